@@ -19,7 +19,7 @@ from assetmap._errors import AssetmapError, InputError, StaleVersionError
 
 __all__ = ["main", "build_parser"]
 
-_COMMAND_MODULES = ("_core", "_analysis", "_geocode", "_store", "_serve")
+_COMMAND_MODULES = ("_core", "_validate", "_analysis", "_geocode", "_store", "_serve")
 
 
 class _Parser(argparse.ArgumentParser):
