@@ -1,0 +1,104 @@
+"""``assetmap near``: partners near a point, school, town or ZIP."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from assetmap._errors import InputError
+from assetmap.model import is_example, partners_to_records
+
+JSON_FIELDS = (
+    "partner_id",
+    "name",
+    "category",
+    "services",
+    "languages",
+    "address",
+    "city",
+    "postal_code",
+    "phone",
+    "hours",
+    "lat",
+    "lon",
+    "distance_km",
+    "example",
+    "source",
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "near",
+        help="partners near a point, school, town or ZIP",
+        description="Partners near an origin, nearest first. Example: "
+        "assetmap near --place 06106 --need food --language es --radius-km 3",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--lat", type=float, help="latitude (with --lon)")
+    where.add_argument("--school", help="school id or name")
+    where.add_argument("--place", help="Connecticut town, village or ZIP code")
+    p.add_argument("--lon", type=float, help="longitude (with --lat)")
+    p.add_argument(
+        "--need", action="append", default=[], help="need/service code or name (repeatable)"
+    )
+    p.add_argument("--category", action="append", default=[], help="partner category (repeatable)")
+    p.add_argument(
+        "--language", action="append", default=[], help="language code or name (repeatable)"
+    )
+    p.add_argument("--radius-km", type=float, help="every match within this distance")
+    p.add_argument("--limit", type=int, help="at most this many (default 10 without --radius-km)")
+    p.add_argument("--partners", help="a partner file instead of the shipped data")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_near)
+
+
+def _load_index(path: str | None):
+    from assetmap.index import PartnerIndex
+    from assetmap.near import shipped_index
+
+    if not path:
+        return shipped_index()
+    from assetmap.schema import load_file
+
+    gdf, report = load_file(path, kind="partners")
+    for w in report.warnings[:10]:
+        sys.stderr.write(f"warning: {w.describe()}\n")
+    if not report.ok:
+        raise InputError(f"{path}: no usable partner rows", report=report)
+    return PartnerIndex.build(gdf)
+
+
+def _near(args: argparse.Namespace) -> int:
+    from assetmap.near import near
+
+    if (args.lat is None) != (args.lon is None):
+        raise InputError("give both --lat and --lon (e.g. --lat 41.7637 --lon -72.6851)")
+    index = _load_index(args.partners)
+    res = near(
+        index,
+        lat=args.lat,
+        lon=args.lon,
+        school=args.school,
+        place=args.place,
+        needs=args.need,
+        categories=args.category,
+        languages=args.language,
+        radius_km=args.radius_km,
+        limit=args.limit,
+    )
+    records = [{k: r.get(k) for k in JSON_FIELDS} for r in partners_to_records(res)]
+    if args.json:
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    origin = res.attrs.get("origin")
+    print(f"{len(records)} partners near {origin.label if origin else 'the point'}")
+    for r in records:
+        flag = " [EXAMPLE, fictional]" if is_example(r.get("source")) else ""
+        langs = ",".join(r["languages"] or []) or "-"
+        print(
+            f"{r['distance_km']:7.2f} km  {r['name']}{flag}  [{r['category']}]  languages: {langs}"
+        )
+    return 0

@@ -1,0 +1,357 @@
+"""PartnerIndex: one spatial index per dataset, answering radius and k-nearest queries with filters.
+
+Points are placed on a sphere in 3-D Earth-centred coordinates (km). Straight-line (chord)
+distance there is monotonic in great-circle distance, so a k-d tree on those coordinates
+returns exactly the great-circle nearest partners anywhere in the country — no UTM zone
+edges, no degree arithmetic. Reported distances are great-circle km (R = 6371.0088 km).
+
+Filters follow the benchmarks in DESIGN.md: a filtered query never post-filters an over-fetch
+(which returns short or wrong top-k for rare languages); it queries a sub-index built once for
+that filter combination and cached.
+
+>>> from assetmap.data import load_partners
+>>> idx = PartnerIndex.build(load_partners())
+>>> res = idx.knn(41.7637, -72.6851, 3, needs=["food"])
+>>> list(res["distance_km"]) == sorted(res["distance_km"])
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from assetmap._errors import InputError
+from assetmap.languages import load_languages
+from assetmap.taxonomy import load_taxonomy
+
+__all__ = [
+    "PartnerIndex",
+    "EARTH_RADIUS_KM",
+    "to_xyz",
+    "chord_to_km",
+    "km_to_chord",
+    "haversine_km",
+]
+
+log = logging.getLogger(__name__)
+
+EARTH_RADIUS_KM = 6371.0088
+_CACHE_SIZE = 256
+
+
+def to_xyz(lat: np.ndarray | Sequence[float], lon: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Earth-centred coordinates (km) of points on the mean sphere, shape (n, 3)."""
+    la = np.radians(np.asarray(lat, dtype=float))
+    lo = np.radians(np.asarray(lon, dtype=float))
+    c = np.cos(la)
+    return EARTH_RADIUS_KM * np.column_stack((c * np.cos(lo), c * np.sin(lo), np.sin(la)))
+
+
+def chord_to_km(chord: np.ndarray | float) -> np.ndarray:
+    """Great-circle km for a chord length in km."""
+    x = np.clip(np.asarray(chord, dtype=float) / (2 * EARTH_RADIUS_KM), 0.0, 1.0)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(x)
+
+
+def km_to_chord(km: np.ndarray | float) -> np.ndarray:
+    """Chord length (km) for a great-circle distance in km."""
+    a = np.minimum(np.asarray(km, dtype=float), np.pi * EARTH_RADIUS_KM)
+    return 2 * EARTH_RADIUS_KM * np.sin(a / (2 * EARTH_RADIUS_KM))
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km (vectorised haversine)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi = p2 - p1
+    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+@dataclass(frozen=True)
+class _Sub:
+    positions: np.ndarray  # partner positions (into PartnerIndex.partners) in this sub-index
+    tree: cKDTree | None
+
+
+class PartnerIndex:
+    """Spatial index over one Partners frame. Build with :meth:`build`.
+
+    ``partners`` holds the located rows (valid point geometry) with a fresh 0..n-1 index;
+    every array result refers to positions in it.
+    """
+
+    def __init__(self, partners: gpd.GeoDataFrame, xyz: np.ndarray, unlocated: int) -> None:
+        self.partners = partners
+        self.xyz = xyz
+        self.lat = partners.geometry.y.to_numpy()
+        self.lon = partners.geometry.x.to_numpy()
+        self.unlocated = unlocated
+        self._tax = load_taxonomy()
+        self._langs = load_languages()
+        self._service_pos, self._service_code = self._explode("services")
+        self._lang_pos, self._lang_code = self._explode("languages")
+        self._no_lang = np.array([len(v) == 0 for v in partners["languages"]], dtype=bool)
+        self._category = partners["category"].astype(str).to_numpy()
+        self._subs: OrderedDict[tuple, _Sub] = OrderedDict()
+        self._lock = threading.Lock()
+        self._full = _Sub(np.arange(len(partners)), cKDTree(xyz) if len(partners) else None)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def build(cls, partners: gpd.GeoDataFrame) -> PartnerIndex:
+        """Index the partners that have a usable point; rows without one are counted, not lost."""
+        if not isinstance(partners, gpd.GeoDataFrame):
+            raise InputError(
+                f"PartnerIndex.build needs a GeoDataFrame, got {type(partners).__name__}"
+            )
+        for col in ("partner_id", "services", "languages", "category"):
+            if col not in partners.columns:
+                raise InputError(f"PartnerIndex.build: partners lack the column {col!r}")
+        gdf = partners
+        if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+            gdf = gdf.to_crs("EPSG:4326")
+        geom = gdf.geometry
+        ok = geom.notna() & ~geom.is_empty & (geom.geom_type == "Point")
+        located = gdf.loc[ok].reset_index(drop=True)
+        lat = located.geometry.y.to_numpy()
+        lon = located.geometry.x.to_numpy()
+        finite = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        if not finite.all():
+            located = located.loc[finite].reset_index(drop=True)
+            lat, lon = lat[finite], lon[finite]
+        unlocated = len(gdf) - len(located)
+        if unlocated:
+            log.info("%d partners have no usable location and are not in the index", unlocated)
+        return cls(located, to_xyz(lat, lon), unlocated)
+
+    def __len__(self) -> int:
+        return len(self.partners)
+
+    def _explode(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        lens = np.fromiter(
+            (len(v) for v in self.partners[column]), dtype=np.int64, count=len(self.partners)
+        )
+        pos = np.repeat(np.arange(len(self.partners)), lens)
+        codes = np.array([c for v in self.partners[column] for c in v], dtype=object)
+        return pos, codes.astype(str) if len(codes) else np.array([], dtype=str)
+
+    # ------------------------------------------------------------------ filters
+    def _need_mask(self, need: str) -> np.ndarray:
+        code = self._tax.normalize_need(need) or need
+        top = code.split(".")[0]
+        svc = self._service_code
+        if len(svc) == 0:
+            return np.zeros(len(self.partners), dtype=bool)
+        svc_top = np.char.partition(svc.astype(str), ".")[:, 0]
+        if "." in code:  # a sub-need: served by that sub-service or the whole top-level service
+            hit = (svc == code) | (svc == top)
+        else:  # a top-level need: served by the top-level service or any of its sub-services
+            hit = svc_top == top
+        mask = np.zeros(len(self.partners), dtype=bool)
+        mask[self._service_pos[hit]] = True
+        return mask
+
+    def _language_mask(self, language: str) -> np.ndarray:
+        code = self._langs.normalize(language) or language
+        mask = np.zeros(len(self.partners), dtype=bool)
+        mask[self._lang_pos[self._lang_code == code]] = True
+        if code == "en":  # a partner listing no languages is taken to work in English
+            mask |= self._no_lang
+        return mask
+
+    def filter_mask(
+        self,
+        *,
+        needs: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+    ) -> np.ndarray:
+        """Boolean mask over ``partners``: any of the needs AND any of the categories AND any language."""
+        mask = np.ones(len(self.partners), dtype=bool)
+        needs, categories, languages = list(needs), list(categories), list(languages)
+        if needs:
+            m = np.zeros(len(self.partners), dtype=bool)
+            for n in needs:
+                m |= self._need_mask(n)
+            mask &= m
+        if categories:
+            cats = [self._tax.normalize_category(c) or c for c in categories]
+            mask &= np.isin(self._category, cats)
+        if languages:
+            m = np.zeros(len(self.partners), dtype=bool)
+            for lang in languages:
+                m |= self._language_mask(lang)
+            mask &= m
+        return mask
+
+    def _sub(
+        self, needs: Iterable[str], categories: Iterable[str], languages: Iterable[str]
+    ) -> _Sub:
+        key = (
+            tuple(sorted(set(needs))),
+            tuple(sorted(set(categories))),
+            tuple(sorted(set(languages))),
+        )
+        if key == ((), (), ()):
+            return self._full
+        with self._lock:
+            sub = self._subs.get(key)
+            if sub is not None:
+                self._subs.move_to_end(key)
+                return sub
+        positions = np.flatnonzero(
+            self.filter_mask(needs=key[0], categories=key[1], languages=key[2])
+        )
+        sub = _Sub(positions, cKDTree(self.xyz[positions]) if len(positions) else None)
+        with self._lock:
+            self._subs[key] = sub
+            while len(self._subs) > _CACHE_SIZE:
+                self._subs.popitem(last=False)
+        return sub
+
+    # ------------------------------------------------------------------ array queries
+    def knn_many(
+        self,
+        lats: Sequence[float] | np.ndarray,
+        lons: Sequence[float] | np.ndarray,
+        k: int,
+        *,
+        needs: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+        max_km: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """k nearest matching partners for many points.
+
+        Returns ``(distance_km, position)``, each shape (n, k); where fewer than k match,
+        distance is ``inf`` and position ``-1``.
+        """
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        q = to_xyz(lats, lons)
+        n = len(q)
+        sub = self._sub(needs, categories, languages)
+        dist = np.full((n, k), np.inf)
+        pos = np.full((n, k), -1, dtype=np.int64)
+        if sub.tree is None or n == 0:
+            return dist, pos
+        kk = min(k, len(sub.positions))
+        bound = float(km_to_chord(max_km)) if max_km is not None else np.inf
+        d, i = sub.tree.query(q, k=kk, distance_upper_bound=bound)
+        d = np.asarray(d, dtype=float).reshape(n, kk)
+        i = np.asarray(i).reshape(n, kk)
+        found = np.isfinite(d)
+        dist[:, :kk] = np.where(found, chord_to_km(np.where(found, d, 0.0)), np.inf)
+        pos[:, :kk] = np.where(found, sub.positions[np.minimum(i, len(sub.positions) - 1)], -1)
+        return dist, pos
+
+    def pairs_within(
+        self,
+        lats: Sequence[float] | np.ndarray,
+        lons: Sequence[float] | np.ndarray,
+        radius_km: float | Sequence[float] | np.ndarray,
+        *,
+        needs: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (query, partner) pair within the radius (scalar or one per query).
+
+        Returns numpy arrays ``(query_index, partner_position, distance_km)`` sorted by query
+        then distance. Pairs stay in arrays (never Python lists) so millions are cheap.
+        """
+        q = to_xyz(lats, lons)
+        radius = np.broadcast_to(np.asarray(radius_km, dtype=float), (len(q),))
+        sub = self._sub(needs, categories, languages)
+        empty = (
+            np.array([], dtype=np.int64),
+            np.array([], dtype=np.int64),
+            np.array([], dtype=float),
+        )
+        if sub.tree is None or len(q) == 0:
+            return empty
+        rmax = float(radius.max())
+        qtree = cKDTree(q)
+        sdm = qtree.sparse_distance_matrix(
+            sub.tree, float(km_to_chord(rmax)), output_type="ndarray"
+        )
+        qi = sdm["i"].astype(np.int64)
+        pj = sub.positions[sdm["j"]]
+        dkm = chord_to_km(sdm["v"])  # ndarray output keeps zero distances (co-located points)
+        keep = dkm <= radius[qi] + 1e-9
+        qi, pj, dkm = qi[keep], pj[keep], dkm[keep]
+        order = np.lexsort((pj, dkm, qi))
+        return qi[order], pj[order], dkm[order]
+
+    # ------------------------------------------------------------------ frame queries
+    def _rows(self, positions: np.ndarray, distances: np.ndarray) -> gpd.GeoDataFrame:
+        out = self.partners.iloc[positions].copy()
+        out["distance_km"] = np.round(distances, 4)
+        return out.reset_index(drop=True)
+
+    def knn(
+        self,
+        lat: float,
+        lon: float,
+        k: int,
+        *,
+        needs: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+        max_km: float | None = None,
+    ) -> gpd.GeoDataFrame:
+        """The k nearest matching partners to a point, with ``distance_km``, nearest first."""
+        d, p = self.knn_many(
+            [lat], [lon], k, needs=needs, categories=categories, languages=languages, max_km=max_km
+        )
+        found = p[0] >= 0
+        return self._rows(p[0][found], d[0][found])
+
+    def radius(
+        self,
+        lat: float,
+        lon: float,
+        radius_km: float,
+        *,
+        needs: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+        limit: int | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Every matching partner within ``radius_km`` of a point, nearest first."""
+        if not np.isfinite(radius_km) or radius_km < 0:
+            raise InputError(f"radius must be a non-negative number of km, got {radius_km}")
+        sub = self._sub(needs, categories, languages)
+        if sub.tree is None:
+            return self._rows(np.array([], dtype=np.int64), np.array([]))
+        q = to_xyz([lat], [lon])[0]
+        hits = np.asarray(
+            sub.tree.query_ball_point(q, float(km_to_chord(radius_km))), dtype=np.int64
+        )
+        pos = sub.positions[hits]
+        d = haversine_km(lat, lon, self.lat[pos], self.lon[pos])
+        keep = d <= radius_km + 1e-9
+        pos, d = pos[keep], d[keep]
+        order = np.lexsort((pos, d))
+        if limit is not None:
+            order = order[:limit]
+        return self._rows(pos[order], d[order])
+
+
+def frame_positions(index: PartnerIndex, partner_ids: Iterable[str]) -> np.ndarray:
+    """Positions in ``index.partners`` of the given partner ids (-1 when absent)."""
+    lookup = pd.Series(
+        np.arange(len(index.partners)), index=index.partners["partner_id"].astype(str)
+    )
+    lookup = lookup[~lookup.index.duplicated()]
+    return lookup.reindex([str(p) for p in partner_ids]).fillna(-1).astype(np.int64).to_numpy()

@@ -1,0 +1,244 @@
+"""Nearby search: who near this point, school, town or ZIP serves this need in this language.
+
+>>> res = near(lat=41.7637, lon=-72.6851, radius_km=2)
+>>> bool((res["distance_km"] <= 2).all())
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from assetmap._errors import InputError
+from assetmap._text import fold
+from assetmap.index import PartnerIndex
+from assetmap.languages import load_languages
+from assetmap.taxonomy import load_taxonomy
+
+__all__ = [
+    "Location",
+    "resolve_school",
+    "resolve_place",
+    "resolve_location",
+    "near",
+    "shipped_index",
+]
+
+DEFAULT_LIMIT = 10
+_ZIP = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
+
+
+@dataclass(frozen=True)
+class Location:
+    """A resolved search origin."""
+
+    lat: float
+    lon: float
+    label: str
+    kind: str  # point / school / town / village / zip
+    quality: str = "exact"
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_index() -> PartnerIndex:
+    """The index over the shipped partners (built once per process)."""
+    from assetmap.data import load_partners
+
+    return PartnerIndex.build(load_partners())
+
+
+def _check_point(lat: float, lon: float) -> None:
+    if not (np.isfinite(lat) and np.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        raise InputError(
+            f"--lat {lat} --lon {lon} is not a place on Earth: latitude must be within ±90 and "
+            "longitude within ±180 (e.g. --lat 41.7637 --lon -72.6851 for Hartford)."
+        )
+
+
+def resolve_school(
+    query: str, schools: gpd.GeoDataFrame | None = None
+) -> tuple[Location, pd.Series]:
+    """A school by id (SDE org code or NCES CT-… id) or by name (exact, then fuzzy)."""
+    if schools is None:
+        from assetmap.data import load_schools
+
+        schools = load_schools()
+    q = str(query).strip()
+    ids = schools["school_id"].astype(str)
+    hit = schools[ids == q]
+    if hit.empty and "nces_st_schid" in schools.columns:
+        hit = schools[schools["nces_st_schid"].astype(str) == q]
+    if hit.empty:
+        keys = schools["name"].map(fold)
+        hit = schools[keys == fold(q)]
+        if hit.empty:
+            contains = (
+                schools[keys.str.contains(re.escape(fold(q)), regex=True)]
+                if fold(q)
+                else schools.iloc[0:0]
+            )
+            if len(contains) == 1:
+                hit = contains
+            else:
+                choices = dict(zip(schools.index, keys, strict=True))
+                best = process.extract(fold(q), choices, scorer=fuzz.WRatio, limit=5)
+                if best and best[0][1] >= 92 and (len(best) == 1 or best[0][1] - best[1][1] >= 4):
+                    hit = schools.loc[[best[0][2]]]
+                else:
+                    cands = contains if len(contains) > 1 else schools.loc[[b[2] for b in best]]
+                    suggestions = "; ".join(
+                        f"{n} ({i})"
+                        for n, i in zip(cands["name"][:5], cands["school_id"][:5], strict=True)
+                    )
+                    raise InputError(
+                        f"no single school matches {q!r}. Closest: {suggestions or 'none'}. "
+                        "Give the 7-digit school id (e.g. --school 0640111) or the full name."
+                    )
+    row = hit.iloc[0]
+    geom = row.geometry
+    if geom is None or geom.is_empty:
+        raise InputError(f"school {row['name']!r} ({row['school_id']}) has no location on file")
+    return Location(geom.y, geom.x, f"{row['name']} ({row['school_id']})", "school"), row
+
+
+def resolve_place(query: str, gazetteer: pd.DataFrame | None = None) -> Location:
+    """A Connecticut town, village or ZIP code from the shipped gazetteer (works offline)."""
+    if gazetteer is None:
+        from assetmap.data import load_gazetteer
+
+        gazetteer = load_gazetteer()
+    q = str(query).strip()
+    m = _ZIP.match(q)
+    if m:
+        rows = gazetteer[
+            (gazetteer["kind"] == "zip") & (gazetteer["zip"].astype(str) == m.group(1))
+        ]
+        if rows.empty:
+            raise InputError(
+                f"ZIP code {m.group(1)} is not in the Connecticut gazetteer. Try the town name."
+            )
+        r = rows.iloc[0]
+        return Location(
+            float(r["lat"]), float(r["lon"]), f"ZIP {m.group(1)} ({r['town']})", "zip", "zip"
+        )
+    key = fold(re.sub(r",?\s*(ct|connecticut)\.?$", "", q, flags=re.IGNORECASE))
+    names = gazetteer["name"].map(fold)
+    for kind in ("town", "village"):
+        rows = gazetteer[(gazetteer["kind"] == kind) & (names == key)]
+        if not rows.empty:
+            r = rows.iloc[0]
+            return Location(float(r["lat"]), float(r["lon"]), str(r["name"]), kind, "town")
+    places = gazetteer[gazetteer["kind"].isin(["town", "village"])]
+    best = process.extract(
+        key,
+        dict(zip(places.index, places["name"].map(fold), strict=True)),
+        scorer=fuzz.WRatio,
+        limit=3,
+    )
+    hint = ", ".join(str(gazetteer.at[b[2], "name"]) for b in best) if best else ""
+    raise InputError(
+        f"{q!r} is not a Connecticut town, village or ZIP code we know. Did you mean: {hint}?"
+    )
+
+
+def resolve_location(
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    school: str | None = None,
+    place: str | None = None,
+    schools: gpd.GeoDataFrame | None = None,
+    gazetteer: pd.DataFrame | None = None,
+) -> Location:
+    """Exactly one origin: a point, a school, or a town/ZIP."""
+    given = sum(x is not None for x in (school, place)) + (lat is not None or lon is not None)
+    if given != 1:
+        raise InputError(
+            "give exactly one origin: --lat/--lon, --school, or --place (e.g. --place 06106)"
+        )
+    if lat is not None or lon is not None:
+        if lat is None or lon is None:
+            raise InputError("give both --lat and --lon (e.g. --lat 41.7637 --lon -72.6851)")
+        _check_point(float(lat), float(lon))
+        return Location(float(lat), float(lon), f"{lat:.5f}, {lon:.5f}", "point")
+    if school is not None:
+        return resolve_school(school, schools)[0]
+    return resolve_place(str(place), gazetteer)
+
+
+def _normalise_filters(
+    needs: Iterable[str], categories: Iterable[str], languages: Iterable[str]
+) -> tuple[list[str], list[str], list[str]]:
+    tax, langs = load_taxonomy(), load_languages()
+    out_n, out_c, out_l = [], [], []
+    for n in needs:
+        code = tax.normalize_need(n)
+        if code is None:
+            raise InputError(
+                f"unknown need {n!r}. Use a code such as: {', '.join(tax.top_needs[:8])} …"
+            )
+        out_n.append(code)
+    for c in categories:
+        code = tax.normalize_category(c)
+        if code is None:
+            raise InputError(
+                f"unknown category {c!r}. Known: {', '.join(list(tax.categories)[:10])} …"
+            )
+        out_c.append(code)
+    for lang in languages:
+        code = langs.normalize(lang)
+        if code is None:
+            raise InputError(
+                f"unknown language {lang!r}. Use a code or name, e.g. es, Spanish, español."
+            )
+        out_l.append(code)
+    return out_n, out_c, out_l
+
+
+def near(
+    index: PartnerIndex | None = None,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    school: str | None = None,
+    place: str | None = None,
+    needs: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    languages: Iterable[str] = (),
+    radius_km: float | None = None,
+    limit: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Partners near an origin, filtered, sorted by ``distance_km``.
+
+    With ``radius_km`` every match within it is returned (capped by ``limit`` if given);
+    without it, the ``limit`` (default 10) nearest matches.
+    """
+    index = index or shipped_index()
+    where = resolve_location(lat=lat, lon=lon, school=school, place=place)
+    n, c, lang = _normalise_filters(needs, categories, languages)
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    if radius_km is not None:
+        res = index.radius(
+            where.lat,
+            where.lon,
+            float(radius_km),
+            needs=n,
+            categories=c,
+            languages=lang,
+            limit=limit,
+        )
+    else:
+        res = index.knn(
+            where.lat, where.lon, limit or DEFAULT_LIMIT, needs=n, categories=c, languages=lang
+        )
+    res.attrs["origin"] = where
+    return res
