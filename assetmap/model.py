@@ -127,8 +127,11 @@ def conform_partners(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         out[col] = [_as_list(v) for v in out[col]]
     for col in BOOL_COLUMNS:
         out[col] = [
-            _DEFAULTS[col] if v is None or (isinstance(v, float) and pd.isna(v)) else
-            (str(v).strip().lower() in ("1", "true", "yes", "t")) if isinstance(v, str) else bool(v)
+            _DEFAULTS[col]
+            if v is None or (isinstance(v, float) and pd.isna(v))
+            else (str(v).strip().lower() in ("1", "true", "yes", "t"))
+            if isinstance(v, str)
+            else bool(v)
             for v in out[col]
         ]
     out["capacity"] = pd.to_numeric(out["capacity"], errors="coerce")
@@ -136,7 +139,9 @@ def conform_partners(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if col not in BOOL_COLUMNS:
             out[col] = out[col].where(out[col].notna() & (out[col].astype(str) != ""), default)
     extra = [c for c in out.columns if c not in PARTNER_COLUMNS]
-    return gpd.GeoDataFrame(out[PARTNER_COLUMNS[:-1] + extra + ["geometry"]], geometry="geometry", crs=CRS)
+    return gpd.GeoDataFrame(
+        out[PARTNER_COLUMNS[:-1] + extra + ["geometry"]], geometry="geometry", crs=CRS
+    )
 
 
 def lists_to_text(df: pd.DataFrame, columns: Iterable[str] = LIST_COLUMNS) -> pd.DataFrame:

@@ -65,7 +65,9 @@ class Settings:
     geocode_backoff_s: float = 1.0
     census_batch_size: int = 1000
     nominatim_min_interval_s: float = 1.0
-    geocode_cache_path: Path = field(default_factory=lambda: project_root() / "var" / "geocode_cache.sqlite")
+    geocode_cache_path: Path = field(
+        default_factory=lambda: project_root() / "var" / "geocode_cache.sqlite"
+    )
     store_url: str = ""
     stale_after_days: int = 365
     max_upload_mb: int = 25
