@@ -142,8 +142,8 @@ def _build(raw: dict) -> Taxonomy:
                 synonyms=tuple(sspec.get("synonyms", ())),
                 parent=code,
             )
-    # Second-level synonyms first, so top-level ones win where both list a phrase.
-    for code, need in sorted(needs.items(), key=lambda kv: kv[1].parent is None):
+    # Top-level synonyms first, so the more specific second-level code wins a shared phrase.
+    for code, need in sorted(needs.items(), key=lambda kv: kv[1].parent is not None):
         for s in (*need.synonyms, need.label, code, code.replace("_", " ")):
             need_keys[clean(s)] = code
             need_keys[fold(s)] = code
