@@ -1,0 +1,163 @@
+"""A real PostgreSQL + PostGIS server for the store tests, on 127.0.0.1.
+
+``ASSETMAP_TEST_POSTGIS_URL`` (a ``postgresql://`` URL of a database where the test user may
+``CREATE EXTENSION postgis`` and create tables) is used when set. Otherwise a throw-away
+cluster is made with the Debian binaries (``initdb`` into a temporary folder, ``pg_ctl start``
+on a free port, run as the ``postgres`` user when the tests run as root) and stopped at the end.
+
+There is no skip: when no server can be had, :func:`start_postgis` raises with the reason and
+the fix, and every PostGIS test fails.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["PostgisServer", "start_postgis"]
+
+_FIX = (
+    "Install the Debian packages with `bash scripts/install_system_deps.sh` "
+    "(postgresql, postgresql-15-postgis-3), or set ASSETMAP_TEST_POSTGIS_URL to a PostGIS database."
+)
+
+
+@dataclass
+class PostgisServer:
+    """A running server: ``url`` of a fresh database; ``new_database()`` for another one."""
+
+    url: str
+    admin_url: str
+    datadir: Path | None = None
+    bindir: Path | None = None
+    run_as: str | None = None
+    _dbs: list[str] = field(default_factory=list)
+
+    def new_database(self) -> str:
+        """Create a fresh database with PostGIS and return its URL."""
+        import psycopg
+
+        name = f"assetmap_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        self._dbs.append(name)
+        return url
+
+    def stop(self) -> None:
+        """Stop the cluster this module started (an external server is left alone)."""
+        if self.datadir is None:
+            return
+        cmd = [
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]
+        subprocess.run(_as_user(cmd, self.run_as), capture_output=True, timeout=60)
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def _as_user(cmd: list[str], user: str | None) -> list[str]:
+    if not user:
+        return cmd
+    runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+    return [runuser, "-u", user, "--", *cmd]
+
+
+def _bindir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    if found:
+        return Path(found[0]).parent
+    which = shutil.which("pg_ctl")
+    if which:
+        return Path(which).parent
+    raise RuntimeError(
+        f"PostGIS tests cannot run: no PostgreSQL server binaries (pg_ctl) found. {_FIX}"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_postgis() -> PostgisServer:
+    """Return a server (external URL or a fresh local cluster); raise ``RuntimeError`` if impossible."""
+    external = os.environ.get("ASSETMAP_TEST_POSTGIS_URL")
+    if external:
+        server = PostgisServer(url=external, admin_url=external)
+        import psycopg
+
+        try:
+            with psycopg.connect(external, autocommit=True, connect_timeout=10) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except Exception as exc:
+            raise RuntimeError(
+                f"ASSETMAP_TEST_POSTGIS_URL={external!r} is not usable: {exc}"
+            ) from exc
+        return server
+    bindir = _bindir()
+    if not glob.glob("/usr/share/postgresql/*/extension/postgis.control"):
+        raise RuntimeError(
+            f"PostGIS tests cannot run: the postgis extension is not installed. {_FIX}"
+        )
+    run_as = None
+    root = Path(tempfile.mkdtemp(prefix="assetmap-pg-"))
+    datadir = root / "data"
+    if os.geteuid() == 0:  # initdb/postgres refuse to run as root
+        run_as = "postgres"
+        pw = pwd.getpwnam(run_as)
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+    port = _free_port()
+    init = [str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres",
+            "-E", "UTF8", "--no-sync"]  # fmt: skip
+    res = subprocess.run(_as_user(init, run_as), capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        raise RuntimeError(f"PostGIS tests cannot run: initdb failed: {res.stderr.strip()} {_FIX}")
+    opts = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} "
+        "-c fsync=on -c synchronous_commit=on -c max_connections=60 -c shared_buffers=32MB"
+    )
+    start = [str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(root / "server.log"),
+             "-w", "-t", "60", "start"]  # fmt: skip
+    res = subprocess.run(_as_user(start, run_as), capture_output=True, text=True, timeout=90)
+    if res.returncode != 0:
+        log = (
+            (root / "server.log").read_text(errors="replace")[-2000:]
+            if (root / "server.log").exists()
+            else ""
+        )
+        raise RuntimeError(
+            f"PostGIS tests cannot run: pg_ctl start failed: {res.stderr.strip()}\n{log}"
+        )
+    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    server = PostgisServer(url="", admin_url=admin, datadir=datadir, bindir=bindir, run_as=run_as)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            server.url = server.new_database()
+            break
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(
+                    f"PostGIS tests cannot run: server did not accept connections: {exc}"
+                ) from exc
+            time.sleep(0.3)
+    return server
