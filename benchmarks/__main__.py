@@ -1,0 +1,46 @@
+"""Run the benchmarks.
+
+python -m benchmarks quick   # statewide sizes only, JSON lines (name, value, unit, baseline_value, ratio)
+python -m benchmarks all     # everything, as a table
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from benchmarks._harness import emit, header
+
+QUICK = ["bench_index:run_quick", "bench_analysis_suite:run_quick"]
+ALL = [
+    "bench_index:run_all",
+    "bench_analysis_suite:run_all",
+    "bench_dask:run_all",
+    "bench_browser:run_all",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks")
+    p.add_argument("mode", choices=["quick", "all"])
+    p.add_argument("--table", action="store_true", help="print a table even in quick mode")
+    p.add_argument("--json", action="store_true", help="print JSON lines even in all mode")
+    args = p.parse_args(argv)
+    json_lines = (args.mode == "quick" and not args.table) or args.json
+    header(json_lines)
+    for spec in QUICK if args.mode == "quick" else ALL:
+        mod_name, fn_name = spec.split(":")
+        try:
+            mod = importlib.import_module(f"benchmarks.{mod_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"benchmarks.{mod_name}":
+                continue
+            raise
+        for result in getattr(mod, fn_name)():
+            emit(result, json_lines=json_lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

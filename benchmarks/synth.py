@@ -1,0 +1,168 @@
+"""Seeded synthetic data sets with realistic clustering, for benchmarks.
+
+- statewide: ~1,500 schools and 50,000 partners clustered around real Connecticut schools
+  and town centres (shipped data), 18 needs, 20 languages.
+- national: 100,000 schools and 2,000,000 partners clustered around 24,411 real US anchor
+  places (data/us/us_anchor_points.csv).
+Every generated partner's name says SYNTHETIC.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from assetmap.data import data_path, load_gazetteer, load_schools
+from assetmap.taxonomy import load_taxonomy
+
+LANGS = [
+    "es",
+    "pt",
+    "ht",
+    "ar",
+    "zh",
+    "pl",
+    "sq",
+    "ur",
+    "ps",
+    "prs",
+    "uk",
+    "bn",
+    "vi",
+    "ru",
+    "fr",
+    "tr",
+    "gu",
+    "ne",
+    "so",
+    "hi",
+]
+LANG_WEIGHTS = np.array(
+    [30, 8, 6, 5, 5, 4, 3, 2, 2, 2, 2, 1.5, 1.5, 1.5, 1.5, 1, 1, 1, 1, 1], dtype=float
+)
+LANG_WEIGHTS /= LANG_WEIGHTS.sum()
+CATEGORIES = [
+    "health",
+    "human_services",
+    "library",
+    "faith",
+    "early_childhood",
+    "youth_development",
+    "recreation",
+    "family_support",
+    "immigrant_services",
+    "legal_aid",
+    "adult_education",
+    "behavioral_health",
+    "housing",
+    "disability_family",
+    "workforce",
+    "government",
+]
+
+
+def _jitter(
+    rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, sd_km: float
+) -> tuple[np.ndarray, np.ndarray]:
+    dlat = rng.normal(0, sd_km / 111.0, len(lat))
+    dlon = rng.normal(0, sd_km / (111.0 * np.cos(np.radians(lat))), len(lon))
+    return lat + dlat, lon + dlon
+
+
+def _partners(
+    rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, *, lists: bool = True
+) -> gpd.GeoDataFrame:
+    n = len(lat)
+    needs = load_taxonomy().top_needs
+    n_services = rng.integers(1, 4, n)
+    n_langs = rng.choice([0, 1, 1, 2, 2, 3], n)
+    svc_pool = rng.integers(0, len(needs), (n, 3))
+    lang_pool = rng.choice(len(LANGS), (n, 3), p=LANG_WEIGHTS)
+    services = [[needs[j] for j in dict.fromkeys(svc_pool[i, : n_services[i]])] for i in range(n)]
+    languages = [[LANGS[j] for j in dict.fromkeys(lang_pool[i, : n_langs[i]])] for i in range(n)]
+    capacity = np.where(rng.random(n) < 0.6, rng.integers(20, 800, n), np.nan)
+    df = pd.DataFrame(
+        {
+            "partner_id": [f"syn-{i}" for i in range(n)],
+            "name": [f"SYNTHETIC partner {i}" for i in range(n)],
+            "category": rng.choice(CATEGORIES, n),
+            "services": services,
+            "services_inferred": [[] for _ in range(n)],
+            "languages": languages,
+            "capacity": capacity,
+            "mou_status": rng.choice(
+                ["none", "prospective", "active", "expired"], n, p=[0.6, 0.15, 0.2, 0.05]
+            ),
+            "last_verified": pd.Timestamp("2026-11-01")
+            - pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+            "source": "SYNTHETIC benchmark",
+            "example": False,
+            "published": True,
+            "sensitive": False,
+        }
+    )
+    df["last_verified"] = df["last_verified"].dt.strftime("%Y-%m-%d")
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def statewide(
+    n_schools: int = 1500, n_partners: int = 50_000, seed: int = 0
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """(schools, partners) clustered around real Connecticut schools and town centres."""
+    rng = np.random.default_rng(seed)
+    real = load_schools()
+    real = real[real.geometry.notna()]
+    pick = rng.integers(0, len(real), n_schools)
+    s_lat, s_lon = real.geometry.y.to_numpy()[pick], real.geometry.x.to_numpy()[pick]
+    extra = np.arange(n_schools) >= len(real)  # beyond the real count: jittered copies
+    j_lat, j_lon = _jitter(rng, s_lat, s_lon, 1.5)
+    s_lat, s_lon = np.where(extra, j_lat, s_lat), np.where(extra, j_lon, s_lon)
+    schools = gpd.GeoDataFrame(
+        {
+            "school_id": [f"S{i:05d}" for i in range(n_schools)],
+            "name": [f"SYNTHETIC school {i}" for i in range(n_schools)],
+            "district_id": real["district_id"].to_numpy()[pick],
+        },
+        geometry=gpd.points_from_xy(s_lon, s_lat),
+        crs="EPSG:4326",
+    )
+    gaz = load_gazetteer()
+    towns = gaz[gaz["kind"] == "town"]
+    c_lat = np.concatenate([towns["lat"].to_numpy(), s_lat])
+    c_lon = np.concatenate([towns["lon"].to_numpy(), s_lon])
+    centre = rng.integers(0, len(c_lat), n_partners)
+    p_lat, p_lon = _jitter(rng, c_lat[centre], c_lon[centre], 2.0)
+    return schools, _partners(rng, p_lat, p_lon)
+
+
+def national(
+    n_schools: int = 100_000, n_partners: int = 2_000_000, seed: int = 0
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """(schools, partners) clustered around 24,411 real US places."""
+    rng = np.random.default_rng(seed)
+    anchors = pd.read_csv(data_path("us/us_anchor_points.csv"))
+    a_lat, a_lon = anchors["lat"].to_numpy(), anchors["lon"].to_numpy()
+    pick = rng.integers(0, len(anchors), n_schools)
+    s_lat, s_lon = _jitter(rng, a_lat[pick], a_lon[pick], 4.0)
+    schools = gpd.GeoDataFrame(
+        {
+            "school_id": [f"N{i:06d}" for i in range(n_schools)],
+            "name": [f"SYNTHETIC school {i}" for i in range(n_schools)],
+            "district_id": anchors["state"].to_numpy()[pick],
+        },
+        geometry=gpd.points_from_xy(s_lon, s_lat),
+        crs="EPSG:4326",
+    )
+    pick = rng.integers(0, len(anchors), n_partners)
+    p_lat, p_lon = _jitter(rng, a_lat[pick], a_lon[pick], 5.0)
+    return schools, _partners(rng, p_lat, p_lon)
+
+
+def query_points(n: int, schools: gpd.GeoDataFrame, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Family search origins: jittered around schools."""
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(schools), n)
+    return _jitter(
+        rng, schools.geometry.y.to_numpy()[pick], schools.geometry.x.to_numpy()[pick], 2.0
+    )
