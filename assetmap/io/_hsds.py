@@ -281,7 +281,7 @@ def _row(
         "source": source,
         "lat": _s(location.get("latitude")),
         "lon": _s(location.get("longitude")),
-        "site_name": _s(location.get("name")),
+        "hsds_location_name": _s(location.get("name")),
         "hsds_service_id": _s(service.get("id")),
         "hsds_location_id": _s(location.get("id")),
         "hsds_organization_id": _s(org.get("id")),

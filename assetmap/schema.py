@@ -1,0 +1,1113 @@
+"""Normalise raw frames into the canonical Partners, Schools and Boundaries frames, and
+validate them: one report entry per problem (file, row, column, value, message, hint).
+
+Good rows are always kept. Rows without a usable location are kept with no geometry and a
+warning (partners can be geocoded later); rows that cannot be used at all (no name, no
+boundary shape) are reported as errors and left out.
+
+>>> import pandas as pd
+>>> raw = pd.DataFrame({"Site Name": ["Hartford Library"], "Latitude": ["41.7637"],
+...                     "Longitude": ["-72.6851"], "Type": ["Public library"]})
+>>> gdf, report = normalize_partners(raw, file="demo.csv")
+>>> gdf.loc[0, "category"], round(gdf.geometry[0].y, 4), report.rows_loaded
+('library', 41.7637, 1)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import re
+import tomllib
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.validation import explain_validity, make_valid
+
+from assetmap._errors import InputError
+from assetmap._text import fold, split_list
+from assetmap.io import file_kind, read_any, read_table
+from assetmap.io._common import Source
+from assetmap.languages import load_languages
+from assetmap.model import (
+    BOUNDARY_COLUMNS,
+    CRS,
+    PARTNER_COLUMNS,
+    SCHOOL_COLUMNS,
+    conform_partners,
+    empty_partners,
+)
+from assetmap.report import ValidationReport
+from assetmap.settings import config_dir
+from assetmap.taxonomy import load_taxonomy
+
+__all__ = [
+    "KINDS",
+    "SURVEY_COLUMNS",
+    "column_synonyms",
+    "map_columns",
+    "normalize_partners",
+    "normalize_schools",
+    "normalize_boundaries",
+    "load_file",
+    "load_partners_file",
+]
+
+KINDS = ("partners", "schools", "boundaries", "survey")
+SURVEY_COLUMNS = ("response_id", "school_id", "home_language", "needs")
+NO_LOCATION = "no location — geocode it (assetmap geocode)"
+_PROJECTED_HINT = (
+    "the numbers look like projected coordinates (State Plane feet / UTM metres), not "
+    "latitude/longitude; give the CRS (e.g. --crs EPSG:2234 for Connecticut State Plane feet, "
+    "or crs='EPSG:2234') or add the .prj file to the zip"
+)
+_KEY = re.compile(r"[\s_\-.]+")
+
+
+# ------------------------------------------------------------------ header synonyms
+
+
+def _key(text: object) -> str:
+    return _KEY.sub("", fold(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _columns_toml(path: str) -> dict[str, dict[str, list[str]]]:
+    return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def column_synonyms(kind: str = "partners") -> dict[str, list[str]]:
+    """Canonical column -> accepted header synonyms (from ``config/columns.toml``)."""
+    raw = _columns_toml(str(config_dir() / "columns.toml"))
+    table = raw.get(kind, {})
+    return {canon: [canon, *syns] for canon, syns in table.items()}
+
+
+def map_columns(
+    columns: Iterable[object], *, kind: str = "partners", report: ValidationReport | None = None
+) -> dict[str, str]:
+    """Source column -> canonical column, by synonym (ignoring case, accents, spaces, ``_-.``)
+    and by DBF's 10-character truncation (``district_i`` -> ``district_id``)."""
+    syn = column_synonyms(kind)
+    exact: dict[str, str] = {}
+    truncated: dict[str, str] = {}
+    for canon, names in syn.items():
+        for s in names:
+            exact.setdefault(_key(s), canon)
+            under = fold(s).replace(" ", "_").replace("-", "_")
+            if len(under) > 10:
+                truncated.setdefault(under[:10], canon)
+    out: dict[str, str] = {}
+    taken: dict[str, str] = {}
+    for col in columns:
+        if not isinstance(col, str) or col == "geometry":
+            continue
+        canon = exact.get(_key(col))
+        if canon is None and len(col) == 10:
+            canon = truncated.get(fold(col).replace(" ", "_"))
+        if canon is None:
+            continue
+        if canon in taken:
+            if report is not None:
+                report.warn(
+                    f"columns {taken[canon]!r} and {col!r} both mean {canon!r}; used {taken[canon]!r}",
+                    hint=f"rename or remove {col!r}",
+                    column=col,
+                )
+            continue
+        taken[canon] = col
+        out[col] = canon
+    return out
+
+
+def _missing_columns_error(
+    report: ValidationReport, frame: pd.DataFrame, kind: str, missing: list[str]
+) -> None:
+    syn = column_synonyms(kind)
+    found = ", ".join(repr(c) for c in frame.columns if c != "geometry") or "none"
+    accepted = "; ".join(f"{m}: {', '.join(syn.get(m, [m])[:8])}" for m in missing)
+    report.add(
+        f"required column(s) missing: {', '.join(missing)} (columns found: {found})",
+        hint=f"add or rename a column; accepted headers — {accepted}",
+    )
+
+
+# ------------------------------------------------------------------ cell parsers
+
+
+def _blank(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    if isinstance(v, str) and v.strip().lower() in ("", "nan", "none", "null", "n/a", "na", "<na>"):
+        return True
+    return v is pd.NA or v is pd.NaT
+
+
+def _text(v: Any) -> str:
+    return "" if _blank(v) else str(v).strip()
+
+
+_NUM = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_HEMI = re.compile(r"^([-+]?[\d.,eE+-]+)\s*°?\s*([NSEWnsew])$")
+
+
+def parse_number(v: Any, *, decimal_comma: bool = False) -> float | None:
+    """A float from a cell ('41,76', '72.68 W', '1e308', 'Infinity'); None when blank;
+    raises ValueError on text that is not a number."""
+    if _blank(v):
+        return None
+    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+        return float(v)
+    s = str(v).strip().replace("\u2212", "-").replace("°", "")
+    sign = 1.0
+    m = _HEMI.match(s)
+    if m:
+        s = m.group(1)
+        sign = -1.0 if m.group(2).upper() in ("S", "W") else 1.0
+    if s.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"):
+        return float(s.replace("inity", "").replace("Inity", "")) * sign
+    if re.fullmatch(r"[-+]?\d{1,3},\d+", s) or (
+        decimal_comma and re.fullmatch(r"[-+]?[\d.]*,\d+", s)
+    ):
+        s = s.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", s):
+        s = s.replace(",", "")
+    if not _NUM.match(s):
+        raise ValueError(s)
+    return float(s) * sign
+
+
+def _bool(v: Any) -> bool | None:
+    s = _text(v).lower()
+    if s in ("y", "yes", "true", "t", "1", "si", "sí", "x", "accessible", "wheelchair accessible"):
+        return True
+    if s in ("n", "no", "false", "f", "0", "not accessible"):
+        return False
+    return None
+
+
+def _cost(v: Any) -> str | None:
+    s = fold(v)
+    if not s:
+        return "unknown"
+    if s in ("free", "sliding_scale", "fee", "unknown"):
+        return s
+    if "sliding" in s or "income based" in s or "ability to pay" in s:
+        return "sliding_scale"
+    if re.search(r"\bfree\b|no cost|no charge|gratis|\$0\b", s):
+        return "free"
+    if re.search(r"\bfee|\bpay|\bcharge|cost|\$\s?\d|\d+\s?(usd|dollars)", s):
+        return "fee"
+    return None
+
+
+_DELIVERY = {
+    "in_person": ("in person", "in-person", "inperson", "on site", "onsite", "walk in", "office"),
+    "virtual": ("virtual", "online", "remote", "telehealth", "video", "phone", "telephone", "zoom"),
+    "home_visit": ("home visit", "home visits", "home visiting", "in home", "at home"),
+    "mobile": ("mobile", "van", "mobile unit", "outreach"),
+}
+_MOU = {
+    "none": ("none", "no", "no mou", ""),
+    "prospective": ("prospective", "pending", "in progress", "draft", "planned"),
+    "active": ("active", "signed", "yes", "current", "in place"),
+    "expired": ("expired", "lapsed", "ended", "past"),
+}
+
+
+def _lookup(table: dict[str, tuple[str, ...]], value: str) -> str | None:
+    s = fold(value)
+    for code, names in table.items():
+        if s == code or s == code.replace("_", " ") or s in names:
+            return code
+    return None
+
+
+def _date(v: Any) -> str | None:
+    s = _text(v)
+    if not s:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ts = pd.to_datetime(s, errors="raise")
+        except (ValueError, TypeError, OverflowError):
+            return None
+    if ts is pd.NaT or ts.year < 1900 or ts.year > 2100:
+        return None
+    return ts.date().isoformat()
+
+
+def _zip(v: Any) -> tuple[str, bool]:
+    """Postal code text; (value, repaired) — a 4-digit number lost its leading zero."""
+    s = _text(v)
+    if re.fullmatch(r"\d+\.0", s):
+        s = s[:-2]
+    if re.fullmatch(r"\d{4}", s):
+        return "0" + s, True
+    if re.fullmatch(r"\d{8}", s):
+        return f"0{s[:4]}-{s[4:]}", True
+    if re.fullmatch(r"\d{9}", s):
+        return f"{s[:5]}-{s[5:]}", False
+    return s, False
+
+
+def stable_id(*parts: object, prefix: str = "p") -> str:
+    """A stable short id from text parts (same input -> same id, in every run)."""
+    key = "|".join(fold(p) for p in parts)
+    return f"{prefix}-{hashlib.sha1(key.encode('utf-8'), usedforsecurity=False).hexdigest()[:12]}"
+
+
+# ------------------------------------------------------------------ coordinates
+
+
+def _rows(frame: pd.DataFrame) -> list[int]:
+    if frame.index.name == "row":
+        return [int(i) for i in frame.index]
+    return list(range(2, len(frame) + 2))
+
+
+def _is_swapped(lat: float, lon: float) -> bool:
+    if abs(lat) > 90 and abs(lon) <= 90:
+        return True
+    # Western-hemisphere longitude in the latitude field and a northern latitude in the
+    # longitude field (e.g. Connecticut: lat -72.7, lon 41.8).
+    return -180 <= lat <= -60 and 15 <= lon <= 75
+
+
+def _projected_file(xs: list[float], ys: list[float]) -> bool:
+    finite = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(x) and math.isfinite(y)]
+    if not finite:
+        return False
+    big = sum(
+        1 for x, y in finite if (abs(x) > 360 or abs(y) > 360) and abs(x) < 1e8 and abs(y) < 1e8
+    )
+    return big > len(finite) / 2
+
+
+def _reproject(xs: list[float], ys: list[float], crs: str) -> tuple[list[float], list[float]]:
+    from pyproj import Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        tr = Transformer.from_crs(crs, CRS, always_xy=True)
+    except CRSError as exc:
+        raise InputError(f"unknown CRS {crs!r} ({exc}). Example: --crs EPSG:2234") from exc
+    with np.errstate(all="ignore"):
+        lon, lat = tr.transform(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+    return list(map(float, lon)), list(map(float, lat))
+
+
+def _points(
+    frame: pd.DataFrame,
+    *,
+    report: ValidationReport,
+    rows: list[int],
+    lat_col: str | None,
+    lon_col: str | None,
+    crs: str | None,
+    point_kind: str,
+    flagged: set[int] | None = None,
+) -> list[Point | None] | None:
+    """One Point (EPSG:4326) or None per row. None overall when the file is unusable
+    (projected coordinates without a CRS: a file-level error is recorded)."""
+    n = len(frame)
+    xs = [math.nan] * n
+    ys = [math.nan] * n
+    present = [False] * n
+    decimal_comma = report.notes.get("decimal") == ","
+    geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
+    if geo and frame.geometry.notna().any():
+        for i, g in enumerate(frame.geometry):
+            if g is None or (isinstance(g, float)) or g.is_empty:
+                continue
+            if g.geom_type != "Point":
+                g = g.representative_point() if g.is_valid else make_valid(g).representative_point()
+                report.warn(
+                    f"the {point_kind} is a {frame.geometry.iloc[i].geom_type}, not a point; "
+                    "its inside point was used",
+                    row=rows[i],
+                    column="geometry",
+                    hint="give point locations",
+                )
+            present[i] = True
+            xs[i], ys[i] = float(g.x), float(g.y)
+    elif lat_col and lon_col:
+        for i, (la, lo) in enumerate(zip(frame[lat_col], frame[lon_col], strict=True)):
+            if _blank(la) and _blank(lo):
+                continue
+            present[i] = True
+            try:
+                y = parse_number(la, decimal_comma=decimal_comma)
+                x = parse_number(lo, decimal_comma=decimal_comma)
+            except ValueError:
+                bad, col = (la, lat_col) if not _NUMISH(la, decimal_comma) else (lo, lon_col)
+                report.add(
+                    "the coordinate is not a number; the row was kept without a location",
+                    row=rows[i],
+                    column=col,
+                    value=_text(bad),
+                    hint="use decimal degrees like 41.7637 and -72.6851",
+                )
+                if flagged is not None:
+                    flagged.add(i)
+                present[i] = False
+                continue
+            if x is None or y is None:
+                report.add(
+                    "only one of latitude/longitude is filled; the row was kept without a location",
+                    row=rows[i],
+                    column=lat_col if y is None else lon_col,
+                    hint="fill both or neither",
+                )
+                present[i] = False
+                continue
+            xs[i], ys[i] = x, y
+    else:
+        return [None] * n
+
+    file_crs_unknown = not geo or report.notes.get("crs", "missing") is None
+    if crs:
+        if geo and not file_crs_unknown:
+            report.warn(
+                f"the file declares its own CRS ({report.notes.get('crs')}); the given CRS {crs} was ignored",
+                value=crs,
+            )
+        else:
+            xs, ys = _reproject(xs, ys, crs)
+            report.notes["crs"] = crs
+            report.warn(f"coordinates were reprojected from {crs} to EPSG:4326", value=crs)
+    elif _projected_file(
+        [x for x, p in zip(xs, present, strict=True) if p],
+        [y for y, p in zip(ys, present, strict=True) if p],
+    ):
+        sample = next(
+            (f"{x:.0f}, {y:.0f}" for x, y, p in zip(xs, ys, present, strict=True) if p), ""
+        )
+        report.add(
+            "coordinates are not latitude/longitude and the file gives no coordinate system",
+            hint=_PROJECTED_HINT,
+            column="geometry" if geo else f"{lat_col}/{lon_col}",
+            value=sample,
+        )
+        return None
+
+    out: list[Point | None] = [None] * n
+    col = "geometry" if geo else f"{lat_col}/{lon_col}"
+    flagged = flagged if flagged is not None else set()
+    for i in range(n):
+        if not present[i]:
+            continue
+        x, y = xs[i], ys[i]
+        if not (math.isfinite(x) and math.isfinite(y)):
+            report.add(
+                "the coordinates are not finite numbers (NaN or Infinity); the row was kept without a location",
+                row=rows[i],
+                column=col,
+                value=f"{x}, {y}",
+                hint="give real latitude/longitude values or leave both empty",
+            )
+            flagged.add(i)
+            continue
+        if _is_swapped(y, x):
+            report.warn(
+                "latitude and longitude look swapped; they were exchanged",
+                row=rows[i],
+                column=col,
+                value=f"lat {y}, lon {x}",
+                hint="check the column order (latitude ≈ 41 and longitude ≈ -72 in Connecticut)",
+            )
+            x, y = y, x
+        if not (-90 <= y <= 90 and -180 <= x <= 180):
+            report.add(
+                "the coordinates are out of range (latitude -90..90, longitude -180..180); "
+                "the row was kept without a location",
+                row=rows[i],
+                column=col,
+                value=f"lat {y:g}, lon {x:g}",
+                hint="give decimal degrees, or the CRS if they are projected",
+            )
+            flagged.add(i)
+            continue
+        out[i] = Point(x, y)
+    return out
+
+
+def _NUMISH(v: Any, decimal_comma: bool) -> bool:
+    try:
+        parse_number(v, decimal_comma=decimal_comma)
+        return True
+    except ValueError:
+        return False
+
+
+# ------------------------------------------------------------------ shared pieces
+
+
+def _start(
+    frame: pd.DataFrame, *, file: str, report: ValidationReport | None, kind: str
+) -> ValidationReport:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"expected a DataFrame, got {type(frame).__name__}")
+    rep = report if report is not None else ValidationReport(file=file, kind=kind)
+    if file and not rep.file:
+        rep.file = file
+    rep.kind = kind
+    rep.rows_read = max(rep.rows_read, len(frame))
+    return rep
+
+
+def _renamed(
+    frame: pd.DataFrame, kind: str, report: ValidationReport
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    mapping = map_columns(frame.columns, kind=kind, report=report)
+    out = frame.copy()
+    # A canonical name can be both a mapped target and an unmapped column; keep the mapped one.
+    clash = [c for c in out.columns if c in mapping.values() and c not in mapping]
+    out = out.drop(columns=clash)
+    out = out.rename(columns=mapping)
+    report.notes["columns"] = mapping
+    return out, mapping
+
+
+def _col(frame: pd.DataFrame, name: str) -> list[Any]:
+    return list(frame[name]) if name in frame.columns else [None] * len(frame)
+
+
+def _group_unknowns(
+    report: ValidationReport, unknown: dict[str, list[int]], *, column: str, what: str, hint: str
+) -> None:
+    for value, rows in unknown.items():
+        more = f" ({len(rows)} rows)" if len(rows) > 1 else ""
+        report.warn(
+            f"unknown {what} {value!r}{more}; kept as given",
+            row=rows[0],
+            column=column,
+            value=value,
+            hint=hint,
+        )
+
+
+def _unique_ids(
+    ids: list[str], rows: list[int], report: ValidationReport, column: str
+) -> list[str]:
+    seen: dict[str, int] = {}
+    used = set(ids)
+    out = []
+    for pid, row in zip(ids, rows, strict=True):
+        if pid in seen:
+            n = seen[pid] + 1
+            new = f"{pid}-{n}"
+            while new in used:
+                n += 1
+                new = f"{pid}-{n}"
+            seen[pid] = n
+            used.add(new)
+            report.warn(
+                f"duplicate id {pid!r}; this row was given {new!r}",
+                row=row,
+                column=column,
+                value=pid,
+                hint="give every row its own id",
+            )
+            out.append(new)
+        else:
+            seen[pid] = 1
+            out.append(pid)
+    return out
+
+
+# ------------------------------------------------------------------ partners
+
+
+def normalize_partners(
+    df: pd.DataFrame,
+    *,
+    file: str = "",
+    report: ValidationReport | None = None,
+    crs: str | None = None,
+) -> tuple[gpd.GeoDataFrame, ValidationReport]:
+    """Map a raw partner table or GIS layer onto the canonical Partners frame.
+
+    Parameters
+    ----------
+    df : DataFrame or GeoDataFrame
+        Raw rows (from :mod:`assetmap.io` or your own); not modified.
+    file : str
+        Name shown in messages.
+    report : ValidationReport, optional
+        The reader's report, to extend.
+    crs : str, optional
+        CRS of the coordinates when the file does not declare it (e.g. ``"EPSG:2234"``).
+
+    Returns
+    -------
+    (GeoDataFrame, ValidationReport)
+        Canonical partners in EPSG:4326 (rows without a location have no geometry).
+    """
+    rep = _start(df, file=file, report=report, kind="partners")
+    tax = load_taxonomy()
+    langs = load_languages()
+    rows = _rows(df)
+    frame, mapping = _renamed(df, "partners", rep)
+    geo = isinstance(df, gpd.GeoDataFrame) and df.geometry.notna().any()
+    has_latlon = "lat" in frame.columns and "lon" in frame.columns
+    loc_cols = [c for c in ("address", "city", "postal_code") if c in frame.columns]
+    missing = []
+    if "name" not in frame.columns:
+        missing.append("name")
+    if not (geo or has_latlon or loc_cols):
+        missing.append("lat and lon (or an address)")
+    if missing:
+        _missing_columns_error(rep, df, "partners", [m.split(" ")[0] for m in missing])
+        rep.rows_loaded = 0
+        return empty_partners(), rep
+    if isinstance(frame, gpd.GeoDataFrame) and not geo:
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    bad_coords: set[int] = set()
+    points = _points(
+        frame,
+        report=rep,
+        rows=rows,
+        lat_col="lat" if has_latlon else None,
+        lon_col="lon" if has_latlon else None,
+        crs=crs,
+        point_kind="partner location",
+        flagged=bad_coords,
+    )
+    if points is None:
+        rep.rows_loaded = 0
+        return empty_partners(), rep
+
+    source_default = rep.file or file or "upload"
+    records: list[dict[str, Any]] = []
+    keep_points: list[Point | None] = []
+    unknown_cat: dict[str, list[int]] = {}
+    unknown_svc: dict[str, list[int]] = {}
+    unknown_lang: dict[str, list[int]] = {}
+    extra_cols = [c for c in frame.columns if c not in PARTNER_COLUMNS and c not in ("lat", "lon")]
+    if isinstance(frame, gpd.GeoDataFrame):
+        extra_cols = [c for c in extra_cols if c != frame.geometry.name]
+    kept_rows: list[int] = []
+    for i, row in enumerate(frame.itertuples(index=False, name=None)):
+        cell = dict(zip(frame.columns, row, strict=True))
+        r = rows[i]
+        name = _text(cell.get("name"))
+        if not name:
+            rep.add(
+                "the name is empty; the row was not loaded",
+                row=r,
+                column=_src(mapping, "name"),
+                hint="every partner needs a name",
+            )
+            continue
+        rec: dict[str, Any] = {c: cell.get(c) for c in extra_cols}
+        rec["name"] = name
+        for c in (
+            "organization",
+            "address",
+            "city",
+            "state",
+            "phone",
+            "email",
+            "website",
+            "hours",
+            "description",
+            "eligibility",
+        ):
+            rec[c] = _text(cell.get(c))
+        rec["source"] = _text(cell.get("source")) or source_default
+        # category
+        raw_cat = _text(cell.get("category"))
+        cat = tax.normalize_category(raw_cat) if raw_cat else None
+        if raw_cat and cat is None:
+            unknown_cat.setdefault(raw_cat, []).append(r)
+            rec["category_unmapped"] = raw_cat
+        rec["category"] = cat or "other"
+        # services
+        codes, unknown = tax.normalize_needs(cell.get("services"))
+        for u in unknown:
+            unknown_svc.setdefault(u, []).append(r)
+        rec["services_unmapped"] = ";".join(unknown)
+        inferred: list[str] = []
+        if not codes:
+            inferred = (
+                list(tax.categories[rec["category"]].default_services)
+                if rec["category"] in tax.categories
+                else []
+            )
+            codes = list(inferred)
+        rec["services"] = codes
+        rec["services_inferred"] = inferred
+        # languages
+        lcodes, lunknown = langs.normalize_list(cell.get("languages"))
+        for u in lunknown:
+            unknown_lang.setdefault(u, []).append(r)
+        rec["languages"] = lcodes
+        rec["languages_unmapped"] = ";".join(lunknown)
+        # postal code
+        pc, repaired = _zip(cell.get("postal_code"))
+        if repaired:
+            rep.warn(
+                "the ZIP code lost its leading zero (stored as a number); it was restored",
+                row=r,
+                column=_src(mapping, "postal_code"),
+                value=_text(cell.get("postal_code")),
+                hint="format ZIP codes as text so 06103 keeps its zero",
+            )
+        rec["postal_code"] = pc
+        # cost
+        raw_cost = _text(cell.get("cost"))
+        cost = _cost(raw_cost)
+        if cost is None:
+            rep.warn(
+                "cost not understood; set to 'unknown'",
+                row=r,
+                column=_src(mapping, "cost"),
+                value=raw_cost,
+                hint="use free, sliding_scale or fee",
+            )
+            cost = "unknown"
+        rec["cost"] = cost
+        if (
+            raw_cost
+            and raw_cost.lower() not in ("free", "sliding_scale", "fee", "unknown")
+            and "cost_description" not in rec
+        ):
+            rec["cost_description"] = raw_cost
+        # capacity
+        cap_raw = cell.get("capacity")
+        try:
+            cap = parse_number(cap_raw)
+            rec["capacity"] = cap if cap is None or math.isfinite(cap) else None
+        except ValueError:
+            rep.warn(
+                "capacity is not a number; left empty",
+                row=r,
+                column=_src(mapping, "capacity"),
+                value=_text(cap_raw),
+            )
+            rec["capacity"] = None
+        # delivery
+        deliv: list[str] = []
+        for item in split_list(cell.get("delivery"), seps=";|,/"):
+            code = _lookup(_DELIVERY, item)
+            if code is None:
+                rep.warn(
+                    "delivery mode not understood; left out",
+                    row=r,
+                    column=_src(mapping, "delivery"),
+                    value=item,
+                    hint="use in_person, virtual, home_visit or mobile",
+                )
+            elif code not in deliv:
+                deliv.append(code)
+        rec["delivery"] = deliv
+        # accessibility, MOU, dates
+        raw_ada = cell.get("ada_accessible")
+        rec["ada_accessible"] = raw_ada if isinstance(raw_ada, bool) else _bool(raw_ada)
+        raw_mou = _text(cell.get("mou_status"))
+        mou = _lookup(_MOU, raw_mou) if raw_mou else "none"
+        if mou is None:
+            rep.warn(
+                "MOU status not understood; set to 'none'",
+                row=r,
+                column=_src(mapping, "mou_status"),
+                value=raw_mou,
+                hint="use none, prospective, active or expired",
+            )
+            mou = "none"
+        rec["mou_status"] = mou
+        raw_date = _text(cell.get("last_verified"))
+        rec["last_verified"] = _date(raw_date)
+        if raw_date and rec["last_verified"] is None:
+            rep.warn(
+                "date not understood; left empty",
+                row=r,
+                column=_src(mapping, "last_verified"),
+                value=raw_date,
+                hint="use YYYY-MM-DD",
+            )
+        for c in ("example", "published", "sensitive"):
+            if c in cell and not _blank(cell.get(c)):
+                rec[c] = cell.get(c)
+        # id
+        rec["partner_id"] = _text(cell.get("partner_id"))
+        # location
+        pt = points[i]
+        if pt is None and i not in bad_coords:
+            rep.warn(
+                NO_LOCATION,
+                row=r,
+                column=None,
+                value=", ".join(x for x in (rec["address"], rec["city"]) if x) or None,
+                hint="run 'assetmap geocode' or add latitude/longitude",
+            )
+        if pt is None:
+            rec["geocode_source"] = ""
+            rec["geocode_quality"] = "none"
+        else:
+            rec["geocode_source"] = _text(cell.get("geocode_source")) or "source"
+            rec["geocode_quality"] = _text(cell.get("geocode_quality")) or "exact"
+        records.append(rec)
+        keep_points.append(pt)
+        kept_rows.append(r)
+
+    _group_unknowns(
+        rep,
+        unknown_cat,
+        column=_src(mapping, "category") or "category",
+        what="category",
+        hint="use a category from config/taxonomy.toml; it was set to 'other'",
+    )
+    _group_unknowns(
+        rep,
+        unknown_svc,
+        column=_src(mapping, "services") or "services",
+        what="service",
+        hint="add a synonym to config/taxonomy.toml or use a service code",
+    )
+    _group_unknowns(
+        rep,
+        unknown_lang,
+        column=_src(mapping, "languages") or "languages",
+        what="language",
+        hint="use a language name or ISO code (e.g. Spanish, es)",
+    )
+
+    if not records:
+        rep.rows_loaded = 0
+        return empty_partners(), rep
+    ids = [
+        rec["partner_id"] or stable_id(rec["source"], rec["name"], rec["address"], rec["city"])
+        for rec in records
+    ]
+    if not any(rec["partner_id"] for rec in records):
+        rep.notes["partner_id"] = "generated from source + name + address"
+    out_ids = _unique_ids(ids, kept_rows, rep, _src(mapping, "partner_id") or "partner_id")
+    for rec, pid in zip(records, out_ids, strict=True):
+        rec["partner_id"] = pid
+    gdf = gpd.GeoDataFrame(records, geometry=gpd.GeoSeries(keep_points, crs=CRS), crs=CRS)
+    gdf = conform_partners(gdf).reset_index(drop=True)
+    rep.rows_loaded = len(gdf)
+    return gdf, rep
+
+
+def _src(mapping: dict[str, str], canon: str) -> str | None:
+    for src, c in mapping.items():
+        if c == canon:
+            return src
+    return None
+
+
+# ------------------------------------------------------------------ schools
+
+
+def normalize_schools(
+    df: pd.DataFrame,
+    *,
+    file: str = "",
+    report: ValidationReport | None = None,
+    crs: str | None = None,
+) -> tuple[gpd.GeoDataFrame, ValidationReport]:
+    """Map a raw school list (table with lat/lon, or points) onto the canonical Schools frame."""
+    rep = _start(df, file=file, report=report, kind="schools")
+    rows = _rows(df)
+    frame, mapping = _renamed(df, "schools", rep)
+    geo = isinstance(df, gpd.GeoDataFrame) and df.geometry.notna().any()
+    has_latlon = "lat" in frame.columns and "lon" in frame.columns
+    missing = [c for c in ("name",) if c not in frame.columns]
+    if not (geo or has_latlon):
+        missing += ["lat", "lon"]
+    empty = gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in SCHOOL_COLUMNS[:-1]},
+        geometry=gpd.GeoSeries([], crs=CRS),
+        crs=CRS,
+    )
+    if missing:
+        _missing_columns_error(rep, df, "schools", missing)
+        return empty, rep
+    if isinstance(frame, gpd.GeoDataFrame) and not geo:
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    points = _points(
+        frame,
+        report=rep,
+        rows=rows,
+        lat_col="lat" if has_latlon else None,
+        lon_col="lon" if has_latlon else None,
+        crs=crs,
+        point_kind="school location",
+    )
+    if points is None:
+        return empty, rep
+    recs, pts, kept = [], [], []
+    for i, (_, row) in enumerate(frame.iterrows()):
+        name = _text(row.get("name"))
+        if not name:
+            rep.add(
+                "the school name is empty; the row was not loaded",
+                row=rows[i],
+                column=_src(mapping, "name"),
+                hint="every school needs a name",
+            )
+            continue
+        rec = {c: _text(row.get(c)) for c in SCHOOL_COLUMNS[:-1]}
+        rec["school_id"] = rec["school_id"] or stable_id(rep.file, name, rec["town"], prefix="s")
+        if points[i] is None:
+            rep.warn(
+                "no location; the school cannot be matched until it has coordinates",
+                row=rows[i],
+                hint="add latitude/longitude",
+            )
+        recs.append(rec)
+        pts.append(points[i])
+        kept.append(rows[i])
+    if not recs:
+        return empty, rep
+    ids = _unique_ids(
+        [r["school_id"] for r in recs], kept, rep, _src(mapping, "school_id") or "school_id"
+    )
+    for r, sid in zip(recs, ids, strict=True):
+        r["school_id"] = sid
+    gdf = gpd.GeoDataFrame(recs, geometry=gpd.GeoSeries(pts, crs=CRS), crs=CRS)
+    rep.rows_loaded = len(gdf)
+    return gdf[SCHOOL_COLUMNS], rep
+
+
+# ------------------------------------------------------------------ boundaries
+
+
+def _polygonal(g: Any) -> Polygon | MultiPolygon | None:
+    if g is None or g.is_empty:
+        return None
+    if isinstance(g, Polygon | MultiPolygon):
+        return g
+    if g.geom_type == "GeometryCollection":
+        polys = [p for p in getattr(g, "geoms", []) if isinstance(p, Polygon | MultiPolygon)]
+        if polys:
+            return shapely.union_all(polys) if len(polys) > 1 else polys[0]
+    return None
+
+
+def normalize_boundaries(
+    df: pd.DataFrame,
+    *,
+    file: str = "",
+    report: ValidationReport | None = None,
+    crs: str | None = None,
+    boundary_kind: str = "district",
+) -> tuple[gpd.GeoDataFrame, ValidationReport]:
+    """Map a GIS layer of areas onto the canonical Boundaries frame ((Multi)Polygons, EPSG:4326).
+
+    Invalid shapes are repaired with ``make_valid`` (warning with the reason); rows that are
+    not polygons, or have no shape, are errors and left out.
+    """
+    rep = _start(df, file=file, report=report, kind="boundaries")
+    empty = gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in BOUNDARY_COLUMNS[:-1]},
+        geometry=gpd.GeoSeries([], crs=CRS),
+        crs=CRS,
+    )
+    if not isinstance(df, gpd.GeoDataFrame):
+        rep.add(
+            "boundaries need shapes; this table has no geometry",
+            hint="give a GeoJSON, GeoPackage or zipped shapefile of polygons",
+        )
+        return empty, rep
+    rows = _rows(df)
+    frame, mapping = _renamed(df, "boundaries", rep)
+    if "name" not in frame.columns and "boundary_id" not in frame.columns:
+        _missing_columns_error(rep, df, "boundaries", ["name", "boundary_id"])
+        return empty, rep
+    geoms = list(df.geometry)
+    if df.crs is None:
+        if crs:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                geoms = list(gpd.GeoSeries(geoms, crs=crs).to_crs(CRS))
+            rep.warn(f"shapes were reprojected from {crs} to EPSG:4326", value=crs)
+        else:
+            b = gpd.GeoSeries(geoms).total_bounds if any(g is not None for g in geoms) else None
+            if b is not None and np.all(np.isfinite(b)) and (np.abs(b) > 360).any():
+                rep.add(
+                    "coordinates are not latitude/longitude and the file gives no coordinate system",
+                    hint=_PROJECTED_HINT,
+                    column="geometry",
+                    value=", ".join(f"{v:.0f}" for v in b),
+                )
+                return empty, rep
+    recs, out_geoms = [], []
+    for i in range(len(frame)):
+        r = rows[i]
+        g = geoms[i]
+        if g is None or (isinstance(g, float)) or g.is_empty:
+            rep.add(
+                "no shape (null or empty geometry); the row was not loaded",
+                row=r,
+                column="geometry",
+                hint="draw the boundary or remove the row",
+            )
+            continue
+        b = g.bounds
+        if not all(math.isfinite(v) for v in b) or not (
+            -180 <= b[0] <= b[2] <= 180 and -90 <= b[1] <= b[3] <= 90
+        ):
+            rep.add(
+                "the shape has coordinates that are not finite or out of range; the row was not loaded",
+                row=r,
+                column="geometry",
+                value=str(tuple(round(v, 3) if math.isfinite(v) else v for v in b)),
+                hint="fix the coordinates in a GIS",
+            )
+            continue
+        if not g.is_valid:
+            reason = explain_validity(g)
+            g = make_valid(g)
+            rep.warn(
+                f"the shape was invalid ({reason}) and was repaired",
+                row=r,
+                column="geometry",
+                value=reason,
+                hint="check the boundary in a GIS",
+            )
+        poly = _polygonal(g)
+        if poly is None:
+            rep.add(
+                f"boundaries must be polygons; this row is a {g.geom_type}; not loaded",
+                row=r,
+                column="geometry",
+                value=g.geom_type,
+                hint="keep only (Multi)Polygon shapes in a boundary layer",
+            )
+            continue
+        name = _text(frame["name"].iloc[i]) if "name" in frame.columns else ""
+        bid = _text(frame["boundary_id"].iloc[i]) if "boundary_id" in frame.columns else ""
+        kind = _text(frame["kind"].iloc[i]) if "kind" in frame.columns else ""
+        recs.append(
+            {
+                "boundary_id": bid or stable_id(rep.file, name, r, prefix="b"),
+                "name": name or bid,
+                "kind": kind or boundary_kind,
+                "_row": r,
+            }
+        )
+        out_geoms.append(poly)
+    if not recs:
+        return empty, rep
+    ids = _unique_ids(
+        [x["boundary_id"] for x in recs],
+        [x.pop("_row") for x in recs],
+        rep,
+        _src(mapping, "boundary_id") or "boundary_id",
+    )
+    for x, bid in zip(recs, ids, strict=True):
+        x["boundary_id"] = bid
+    gdf = gpd.GeoDataFrame(recs, geometry=gpd.GeoSeries(out_geoms, crs=CRS), crs=CRS)
+    rep.rows_loaded = len(gdf)
+    return gdf[BOUNDARY_COLUMNS], rep
+
+
+# ------------------------------------------------------------------ files
+
+
+def _survey(
+    source: Source, *, name: str | None, sheet: str | int | None
+) -> tuple[pd.DataFrame, ValidationReport]:
+    try:
+        from assetmap import needs  # written by the needs helper
+    except ImportError:
+        needs = None
+    if needs is not None and hasattr(needs, "read_survey"):
+        result = needs.read_survey(source)
+        frame, rep = result
+        rep.kind = "survey"
+        return frame, rep
+    frame, rep = read_table(source, name=name, sheet=sheet)
+    rep.kind = "survey"
+    keys = {_key(c): c for c in frame.columns}
+    missing = [c for c in SURVEY_COLUMNS if _key(c) not in keys]
+    if missing:
+        found = ", ".join(map(repr, frame.columns))
+        rep.add(
+            f"required column(s) missing: {', '.join(missing)} (columns found: {found})",
+            hint="a survey needs one row per response with " + ", ".join(SURVEY_COLUMNS),
+        )
+        rep.rows_loaded = 0
+        return frame.iloc[0:0], rep
+    rows = _rows(frame)
+    keep = []
+    for i, (_, row) in enumerate(frame.iterrows()):
+        if not _text(row[keys["schoolid"]]):
+            rep.add(
+                "school_id is empty; the response was not loaded",
+                row=rows[i],
+                column=keys["schoolid"],
+                hint="every response needs its school",
+            )
+            continue
+        keep.append(i)
+    out = frame.iloc[keep]
+    rep.rows_loaded = len(out)
+    return out, rep
+
+
+_NORMALIZERS: dict[str, Callable[..., tuple[Any, ValidationReport]]] = {
+    "partners": normalize_partners,
+    "schools": normalize_schools,
+    "boundaries": normalize_boundaries,
+}
+
+
+def load_file(
+    source: Source,
+    *,
+    name: str | None = None,
+    kind: str = "partners",
+    sheet: str | int | None = None,
+    layer: str | int | None = None,
+    crs: str | None = None,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Read any supported file (path or bytes) and normalise it as ``kind``.
+
+    Raises :class:`InputError` when the file cannot be read at all; otherwise returns the
+    canonical frame and its report (``report.rows_loaded == 0`` when nothing was usable).
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if kind == "survey":
+        return _survey(source, name=name, sheet=sheet)
+    raw, rep = read_any(source, name=name, sheet=sheet, layer=layer)
+    rep.kind = kind
+    if rep.notes.get("format") == "hsds" and kind != "partners":
+        raise InputError(
+            f"{rep.file}: an HSDS file holds partners, not {kind}. Use --kind partners."
+        )
+    return _NORMALIZERS[kind](raw, file=rep.file, report=rep, crs=crs)
+
+
+def load_partners_file(
+    path_or_bytes: Source,
+    *,
+    name: str | None = None,
+    kind: str = "partners",
+    sheet: str | int | None = None,
+    layer: str | int | None = None,
+    crs: str | None = None,
+) -> tuple[gpd.GeoDataFrame, ValidationReport]:
+    """Read and normalise a partner file (CSV, XLSX, GeoJSON, GeoPackage, zip, HSDS)."""
+    return load_file(path_or_bytes, name=name, kind=kind, sheet=sheet, layer=layer, crs=crs)
+
+
+def detect_kind(source: Source, *, name: str | None = None) -> str:
+    """'table', 'geo' or 'hsds' (see :func:`assetmap.io.file_kind`)."""
+    return file_kind(source, name=name)
