@@ -1,0 +1,1158 @@
+"""Rebuild the shipped Connecticut data in ``data/ct/`` from ``../shared/data`` (deterministic).
+
+Usage::
+
+    .venv/bin/python scripts/build_data.py [--shared ../shared] [--out data]
+
+Every output is a pure function of the shared source files and the fixed seed below, so two
+runs write byte-identical files. Provenance, licences and what we changed: ``data/README.md``.
+This script is the ONLY part of the project that reads ``../shared``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import logging
+import random
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry import Point
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assetmap.model import (  # noqa: E402
+    CRS,
+    EXAMPLE_SOURCE_PREFIX,
+    PARTNER_COLUMNS,
+    SCHOOL_COLUMNS,
+    conform_partners,
+    lists_to_text,
+)
+from assetmap.taxonomy import load_taxonomy  # noqa: E402
+
+log = logging.getLogger("build_data")
+
+SEED = 20261123
+#: Fixed "today" for the fictional records (verification dates, survey dates): keeps the
+#: build deterministic. Relative ages (stale > 12 months) are measured from this date.
+REFERENCE_DATE = dt.date(2026, 11, 15)
+SIMPLIFY_DEG = 0.0005  # coverage simplification tolerance for town polygons (~50 m)
+METRIC_CRS = "EPSG:32618"  # UTM 18N: Connecticut lies within ~1 degree of its east edge
+GEOJSON_OPTIONS = {"COORDINATE_PRECISION": "6", "RFC7946": "YES", "WRITE_NAME": "NO"}
+SURVEY_INSTRUMENT = "SYNTHETIC - assetmap demo survey (not real families)"
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    pyogrio.write_dataframe(gdf, path, driver="GeoJSON", layer_options=GEOJSON_OPTIONS)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+
+
+def _s(v: object) -> str | None:
+    """Clean text or None for empty/NaN."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    t = re.sub(r"\s+", " ", str(v)).strip()
+    return t or None
+
+
+def _zip5(v: object) -> str | None:
+    t = _s(v)
+    if not t:
+        return None
+    digits = re.sub(r"\D", "", t.split("-")[0])
+    if not digits:
+        return None
+    return digits.zfill(5)[:5]
+
+
+_KEEP_UPPER = {
+    "YMCA",
+    "YWCA",
+    "CRT",
+    "LLC",
+    "CT",
+    "II",
+    "III",
+    "IV",
+    "ABC",
+    "ABCD",
+    "USA",
+    "US",
+    "VA",
+    "HQ",
+    "ECE",
+    "RESC",
+    "CES",
+    "ACES",
+    "EASTCONN",
+    "LEARN",
+    "SCSU",
+    "CCSU",
+    "ECSU",
+    "WCSU",
+    "UCONN",
+    "AFB",
+    "PO",
+    "NE",
+    "NW",
+    "SE",
+    "SW",
+    "TEAM",
+    "HRA",
+    "NAEYC",
+    "CCMC",
+    "PC",
+    "CDC",
+    "AIDS",
+    "HIV",
+    "KIDS",
+    "CARE",
+    "ESL",
+    "STEM",
+    "MSB",
+    "LLP",
+    "DBA",
+    "YNHH",
+    "ST.",
+}
+_SPECIAL = {"UCONN": "UConn", "MCDONALD": "McDonald", "INC": "Inc", "INC.": "Inc.", "CO": "Co"}
+_SMALL = {"a", "an", "and", "at", "by", "de", "for", "in", "of", "on", "or", "the", "to"}
+_ACRONYM_EXCEPT = {"KIDS", "CARE", "TEAM", "LEARN"}  # look like acronyms but are words
+
+
+def smart_title(text: object) -> str | None:
+    """Title-case an ALL-CAPS source name, keeping acronyms (YMCA, CRT, II) upper case."""
+    t = _s(text)
+    if t is None:
+        return None
+    if t != t.upper():  # already mixed case: leave it
+        return t
+    words = t.split(" ")
+    out = []
+    for i, w in enumerate(words):
+        core = w.strip("(),-/&'\".")
+        up = core.upper()
+        if up in _SPECIAL:
+            out.append(w.replace(core, _SPECIAL[up]))
+        elif up in _KEEP_UPPER and up not in _ACRONYM_EXCEPT:
+            out.append(w)
+        elif re.fullmatch(r"[A-Z]\.?", core) or re.fullmatch(r"([A-Z]\.){2,}", core):
+            out.append(w)  # initials
+        elif re.fullmatch(r"\d+[A-Z]*", core):
+            out.append(w.lower() if re.fullmatch(r"\d+(ST|ND|RD|TH)", core) else w)
+        elif i > 0 and core.lower() in _SMALL:
+            out.append(w.lower())
+        else:
+            out.append(
+                "-".join(
+                    "'".join(p[:1].upper() + p[1:].lower() for p in part.split("'"))
+                    for part in w.split("-")
+                )
+            )
+    res = " ".join(out)
+    res = re.sub(r"\bMc([a-z])", lambda m: "Mc" + m.group(1).upper(), res)
+    res = re.sub(r"'S\b", "'s", res)
+    return res
+
+
+def _date_text(v: object) -> str | None:
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return pd.Timestamp(v).date().isoformat()
+
+
+# --------------------------------------------------------------------------------------------
+# boundaries
+
+
+def build_towns(shared: Path) -> gpd.GeoDataFrame:
+    """169 towns, coverage-simplified (shared edges stay shared), EPSG:4326."""
+    towns = gpd.read_file(shared / "ct/boundaries/ct_towns.geojson", engine="pyogrio")
+    towns = towns.sort_values("ct_town_no").reset_index(drop=True)
+    geom = shapely.coverage_simplify(towns.geometry.values, tolerance=SIMPLIFY_DEG)
+    geom = shapely.make_valid(geom)
+    out = gpd.GeoDataFrame(
+        {
+            "boundary_id": towns["boundary_id"].astype(str),
+            "name": towns["name"].astype(str),
+            "kind": "town",
+            "county": towns["county"].astype(str),
+            "planning_region": towns["planning_region"].astype(str),
+            "geoid": towns["geoid"].astype(str),
+            "geoid_planning_region": towns["geoid_planning_region"].astype(str),
+            "ct_town_no": towns["ct_town_no"].astype(int),
+        },
+        geometry=gpd.GeoSeries(geom, crs=CRS),
+        crs=CRS,
+    )
+    return out
+
+
+def build_districts(shared: Path, towns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """School districts = the (simplified) member towns dissolved, so edges match the towns."""
+    src = gpd.read_file(shared / "ct/boundaries/ct_school_districts.geojson", engine="pyogrio")
+    by_town = dict(zip(towns["name"], towns.geometry, strict=True))
+    geoms = []
+    members = []
+    for row in src.itertuples(index=False):
+        names = [n.strip() for n in str(row.member_towns).split(";") if n.strip()]
+        missing = [n for n in names if n not in by_town]
+        if missing:
+            raise SystemExit(f"district {row.name}: member towns not in towns file: {missing}")
+        members.append(";".join(names))
+        geoms.append(shapely.make_valid(shapely.union_all([by_town[n] for n in names])))
+    out = gpd.GeoDataFrame(
+        {
+            "boundary_id": src["boundary_id"].astype(str),
+            "name": src["name"].astype(str),
+            "kind": "district",
+            "district_type": src["district_type"].astype(str),
+            "ct_district_code": src["ct_district_code"].map(_s),
+            "nces_st_leaid": src["nces_st_leaid"].map(_s),
+            "member_towns": members,
+            "n_member_towns": src["n_member_towns"].astype(int),
+            "regional_grade_levels": src["regional_grade_levels"].map(_s),
+            "regional_district": src["regional_district"].map(_s),
+            "regional_district_grades": src["regional_district_grades"].map(_s),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=CRS),
+        crs=CRS,
+    )
+    return out.sort_values("boundary_id").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# schools
+
+
+def build_schools(shared: Path) -> gpd.GeoDataFrame:
+    """The 1,013 public schools with EL counts (EdSight 2016-17) joined by org code."""
+    src = gpd.read_file(shared / "ct/schools/ct_public_schools_2023.geojson", engine="pyogrio")
+    el = pd.read_csv(
+        shared / "ct/demographics/ct_school_english_learners_2016_17.csv",
+        dtype={"school_org_code": str, "district_org_code": str},
+    )
+    el = el.drop_duplicates("school_org_code").set_index("school_org_code")
+    sid = src["school_id"].astype(str).str.zfill(7)
+    district_id = src["district_id"].map(_s)
+    # Charter / technical / endowed schools carry no district code in the directory; the
+    # EdSight file names their (single-school) district: take it from there.
+    fill = sid.map(el["district_org_code"])
+    district_id = [d if d else _s(f) for d, f in zip(district_id, fill, strict=True)]
+
+    def _count(col: str) -> list[object]:
+        vals = sid.map(el[col])
+        return [None if pd.isna(v) else int(v) for v in vals]
+
+    out = gpd.GeoDataFrame(
+        {
+            "school_id": sid,
+            "name": src["name"].map(_s),
+            "district_id": district_id,
+            "district_name": src["district_name"].map(_s),
+            "town": src["town"].map(_s),
+            "address": src["address"].map(_s),
+            "grades": src["grades"].map(_s),
+            "org_type": src["org_type"].map(_s),
+            "zip": src["zip"].map(_zip5),
+            "phone": src["phone"].map(_s),
+            "town_from_point": src["town_from_point"].map(_s),
+            "nces_st_schid": src["nces_st_schid"].map(_s),
+            "interdistrict_magnet": src["interdistrict_magnet"].map(lambda v: _s(v) == "1"),
+            "el_students": pd.array(_count("el_students"), dtype="Int64"),
+            "total_students": pd.array(_count("total_students"), dtype="Int64"),
+            "el_school_year": ["2016-17" if s in el.index else None for s in sid],
+        },
+        geometry=gpd.GeoSeries(
+            [Point(round(p.x, 6), round(p.y, 6)) for p in src.geometry], crs=CRS
+        ),
+        crs=CRS,
+    )
+    assert list(out.columns[: len(SCHOOL_COLUMNS) - 1]) == SCHOOL_COLUMNS[:-1]
+    return out.sort_values("school_id").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# real partners
+
+
+def _partner_frame(rows: list[dict], geoms: list[Point]) -> gpd.GeoDataFrame:
+    gdf = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
+    return conform_partners(gdf)
+
+
+def _point(lon: float, lat: float) -> Point:
+    return Point(round(float(lon), 6), round(float(lat), 6))
+
+
+def _defaults(tax, category: str) -> list[str]:
+    return list(tax.categories[category].default_services)
+
+
+def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """Every layer in shared/data/ct/partners as canonical Partners."""
+    rows: list[dict] = []
+    geoms: list[Point] = []
+    counts: dict[str, int] = {}
+    pdir = shared / "ct/partners"
+
+    def add(row: dict, lon: float, lat: float, *, explicit: list[str] | None = None) -> None:
+        inferred = _defaults(tax, row["category"])
+        explicit = explicit or []
+        row["services"] = list(dict.fromkeys(explicit + inferred))
+        row["services_inferred"] = [s for s in inferred if s not in explicit]
+        row.setdefault("languages", [])
+        row.setdefault("delivery", ["in_person"])
+        row.setdefault("state", "CT")
+        row.setdefault("mou_status", "none")
+        row.setdefault("last_verified", None)
+        row["example"] = False
+        row["published"] = True
+        row["sensitive"] = False
+        row["geocode_source"] = "source"
+        row["geocode_quality"] = "exact"
+        rows.append(row)
+        geoms.append(_point(lon, lat))
+
+    # hospitals (HIFLD)
+    hosp = gpd.read_file(pdir / "ct_hospitals_hifld.geojson", engine="pyogrio")
+    hosp = hosp.sort_values("hifld_id")
+    for r in hosp.itertuples(index=False):
+        kind = _s(r.type) or ""
+        category = "behavioral_health" if kind == "PSYCHIATRIC" else "anchor_hospital"
+        beds = None if pd.isna(r.beds) else int(r.beds)
+        desc = f"{kind.title()} hospital" + (f", {beds} beds" if beds else "")
+        if _s(r.trauma):
+            desc += f"; trauma center {_s(r.trauma).title()}"
+        add(
+            {
+                "partner_id": f"hifld-hosp-{r.hifld_id}",
+                "name": smart_title(r.name),
+                "organization": smart_title(r.name),
+                "category": category,
+                "address": smart_title(r.address),
+                "city": smart_title(r.city),
+                "postal_code": _zip5(r.zip),
+                "phone": _s(r.phone),
+                "website": _s(r.website),
+                "description": desc,
+                "eligibility": "Military health system beneficiaries"
+                if kind == "MILITARY"
+                else None,
+                "cost": "unknown",
+                "capacity": beds,
+                "source": "HIFLD Hospitals (2023 copy)",
+            },
+            r.lon,
+            r.lat,
+        )
+    counts["hospitals"] = len(hosp)
+
+    # colleges (HIFLD / IPEDS): active only (IPEDS status A = active, R = restored/active)
+    col = gpd.read_file(pdir / "ct_colleges_universities_hifld.geojson", engine="pyogrio")
+    kept = col[col["status"].isin(["A", "R"])].sort_values("ipeds_id")
+    counts["colleges_read"] = len(col)
+    for r in kept.itertuples(index=False):
+        web = _s(r.website)
+        if web and not web.startswith("http"):
+            web = "https://" + web.rstrip("/")
+        enrol = None if pd.isna(r.tot_enroll) else int(r.tot_enroll)
+        add(
+            {
+                "partner_id": f"ipeds-{r.ipeds_id}",
+                "name": smart_title(r.name),
+                "organization": smart_title(_college_org(r.name, r.city)),
+                "category": "anchor_college",
+                "address": smart_title(r.address),
+                "city": smart_title(r.city),
+                "postal_code": _zip5(r.zip),
+                "phone": _s(r.phone),
+                "website": web,
+                "description": "College or university"
+                + (f"; {enrol:,} students enrolled" if enrol else ""),
+                "cost": "fee",
+                "capacity": None,
+                "source": "HIFLD Colleges and Universities / IPEDS (c. 2018-19)",
+            },
+            r.lon,
+            r.lat,
+        )
+    counts["colleges"] = len(kept)
+
+    # public libraries (IMLS PLS FY2022, administrative entities)
+    lib = gpd.read_file(pdir / "ct_public_libraries_pls_fy2022.geojson", engine="pyogrio")
+    lib = lib.sort_values("libid")
+    for r in lib.itertuples(index=False):
+        branches = int(r.branches) if not pd.isna(r.branches) else 0
+        desc = "Public library (main library of the system)"
+        if branches > 0:
+            desc += f"; {branches} branch(es) not listed separately"
+        add(
+            {
+                "partner_id": f"pls-{r.libid}",
+                "name": smart_title(r.name),
+                "organization": smart_title(r.name),
+                "category": "library",
+                "address": smart_title(r.address),
+                "city": smart_title(r.city),
+                "postal_code": None,
+                "description": desc,
+                "eligibility": f"Serves a legal population of {int(r.population_served):,}"
+                if not pd.isna(r.population_served)
+                else None,
+                "cost": "free",
+                "capacity": None,
+                "source": "IMLS Public Libraries Survey FY2022",
+            },
+            r.lon,
+            r.lat,
+        )
+    counts["libraries"] = len(lib)
+
+    # licensed child care centers (CT OEC via TrendCT, 2016)
+    cc = gpd.read_file(pdir / "ct_child_care_centers_oec_2016.geojson", engine="pyogrio")
+    cc = cc.sort_values(["license_no", "name", "address"], kind="mergesort")
+    seen: Counter[str] = Counter()
+    for r in cc.itertuples(index=False):
+        lic = str(r.license_no).strip()
+        seen[lic] += 1
+        pid = f"oec-{lic}" if seen[lic] == 1 else f"oec-{lic}-{seen[lic]}"
+        ages = _s(r.ages_served) or ""
+        explicit = _child_care_services(ages, r.capacity_under_3)
+        desc = f"{r.facility_type}; ages {ages}" if ages else str(r.facility_type)
+        if r.operator_is_ymca_ywca:
+            desc += "; operated by a YMCA/YWCA"
+        add(
+            {
+                "partner_id": pid,
+                "name": smart_title(r.name),
+                "organization": smart_title(r.legal_operator),
+                "category": "early_childhood",
+                "address": smart_title(r.address),
+                "city": smart_title(r.city),
+                "postal_code": _zip5(r.zip),
+                "phone": _s(r.phone),
+                "description": desc,
+                "eligibility": f"Ages {ages}" if ages else None,
+                "cost": "unknown",
+                "capacity": None if pd.isna(r.total_capacity) else int(r.total_capacity),
+                "source": "CT OEC licensed child care (TrendCT copy, 2016)",
+                "license_expiration": _date_text(r.license_expiration),
+            },
+            r.lon,
+            r.lat,
+            explicit=explicit,
+        )
+    counts["child_care"] = len(cc)
+    return _partner_frame(rows, geoms), counts
+
+
+def _college_org(name: object, city: object) -> str | None:
+    """'UNIVERSITY OF CONNECTICUT-HARTFORD CAMPUS' -> 'UNIVERSITY OF CONNECTICUT'."""
+    t = _s(name)
+    if not t or "-" not in t:
+        return t
+    head, tail = t.rsplit("-", 1)
+    tail = tail.strip()
+    if not tail or "CAMPUS" in tail.upper() or tail.upper() == str(city or "").upper():
+        return head.strip() or t
+    return t
+
+
+def _ages_months(text: str) -> tuple[float, float] | None:
+    """'1 year-12 years' / '6 weeks-5 years' -> (low, high) in years."""
+    parts = re.findall(r"(\d+)\s*(week|month|year)", text.lower())
+    if len(parts) < 2:
+        return None
+    unit = {"week": 1 / 52, "month": 1 / 12, "year": 1.0}
+    lo = int(parts[0][0]) * unit[parts[0][1]]
+    hi = int(parts[-1][0]) * unit[parts[-1][1]]
+    return lo, hi
+
+
+def _child_care_services(ages: str, under3: object) -> list[str]:
+    """Sub-services read from the licence's ages (source data, so not 'inferred')."""
+    rng = _ages_months(ages)
+    out: list[str] = []
+    u3 = 0 if under3 is None or pd.isna(under3) else float(under3)
+    if (rng and rng[0] < 3) or u3 > 0:
+        out.append("child_care.infant_toddler")
+    if rng is None or (rng[0] <= 5 and rng[1] >= 3):
+        out.append("child_care.preschool")
+    if rng and rng[1] >= 7:
+        out.append("out_of_school.afterschool")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# gazetteer
+
+
+def town_centres(towns: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
+    """Town -> (lat, lon): polygon centroid in a metric CRS, or a point on the surface
+    when the centroid falls outside (crescent-shaped towns)."""
+    m = towns.to_crs(METRIC_CRS)
+    out: dict[str, tuple[float, float]] = {}
+    for name, geom in zip(m["name"], m.geometry, strict=True):
+        c = geom.centroid
+        if not geom.contains(c):
+            c = geom.representative_point()
+        p = gpd.GeoSeries([c], crs=METRIC_CRS).to_crs(CRS).iloc[0]
+        out[name] = (round(p.y, 6), round(p.x, 6))
+    return out
+
+
+def _clean_place(name: str) -> str:
+    t = re.sub(r"\s*\([^)]*\)\s*$", "", name)
+    t = re.sub(r"\s+(CDP|city|borough|town)$", "", t)
+    return t.strip()
+
+
+def build_gazetteer(
+    shared: Path,
+    towns: gpd.GeoDataFrame,
+    point_sets: list[pd.DataFrame],
+) -> pd.DataFrame:
+    """Towns, villages (Census places) and ZIPs with a centre point each.
+
+    ``point_sets`` are frames with columns city, zip, town, lat, lon (real source points:
+    schools, child care, hospitals, colleges) used to place villages and ZIPs better than
+    the town centre.
+    """
+    centres = town_centres(towns)
+    pts = pd.concat(point_sets, ignore_index=True)
+    pts["city_key"] = pts["city"].fillna("").str.upper().str.strip()
+    rows = []
+    for name in sorted(centres):
+        lat, lon = centres[name]
+        rows.append(
+            {
+                "name": name,
+                "kind": "town",
+                "town": name,
+                "zip": None,
+                "lat": lat,
+                "lon": lon,
+                "quality": "town_centroid",
+                "n_points": None,
+            }
+        )
+    town_names = set(centres)
+
+    vil = pd.read_csv(shared / "ct/reference/ct_village_to_town.csv")
+    vil = vil.sort_values(["place_geoid", "overlap_pop", "town"], ascending=[True, False, True])
+    vil = vil.drop_duplicates("place_geoid")  # a village spanning towns: its main town
+    for r in vil.sort_values(["town", "place"]).itertuples(index=False):
+        place = _clean_place(r.place)
+        if place == r.town or place in town_names:
+            continue  # the town's own city/borough: the town row covers it
+        sel = pts[(pts["city_key"] == place.upper()) & (pts["town"] == r.town)]
+        if len(sel) >= 2:
+            lat, lon = float(sel["lat"].median()), float(sel["lon"].median())
+            quality, n = "village_postal_points", len(sel)
+        else:
+            lat, lon = centres[r.town]
+            quality, n = "village_town_centroid", None
+        rows.append(
+            {
+                "name": place,
+                "kind": "village",
+                "town": r.town,
+                "zip": None,
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
+                "quality": quality,
+                "n_points": n,
+            }
+        )
+
+    z = pd.read_csv(shared / "ct/reference/ct_zip_to_town.csv", dtype={"zip": str})
+    z["zip"] = z["zip"].str.zfill(5)
+    z = z.sort_values(["zip", "pct_of_zip_pop", "town"], ascending=[True, False, True])
+    main = z.drop_duplicates("zip")
+    for r in main.itertuples(index=False):
+        sel = pts[(pts["zip"] == r.zip)]
+        if len(sel) >= 3:
+            lat, lon = float(sel["lat"].median()), float(sel["lon"].median())
+            quality, n = "zip_points_median", len(sel)
+        else:
+            lat, lon = centres[r.town]
+            quality, n = "zip_main_town_centroid", None
+        rows.append(
+            {
+                "name": r.zip,
+                "kind": "zip",
+                "town": r.town,
+                "zip": r.zip,
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
+                "quality": quality,
+                "n_points": n,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["n_points"] = out["n_points"].astype("Int64")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# fictional example partners
+
+EXAMPLE_TOWNS: dict[str, dict] = {
+    # area code, plausible language mix (weights) for a fictional site in that town
+    "Hartford": {
+        "ac": "860",
+        "langs": {
+            "es": 6,
+            "pt": 1,
+            "pl": 1,
+            "ar": 1,
+            "bs": 1,
+            "so": 1,
+            "ne": 1,
+            "ps": 1,
+            "prs": 1,
+            "ht": 1,
+        },
+    },
+    "New Britain": {"ac": "860", "langs": {"es": 6, "pl": 4, "ar": 1, "uk": 1, "sq": 1}},
+    "Danbury": {"ac": "203", "langs": {"es": 6, "pt": 5, "ht": 1, "tr": 1}},
+    "Windham": {"ac": "860", "langs": {"es": 8, "ht": 1}},
+    "New Haven": {"ac": "203", "langs": {"es": 6, "ar": 2, "ps": 2, "prs": 2, "zh": 1, "ht": 1}},
+    "Bridgeport": {"ac": "203", "langs": {"es": 6, "pt": 3, "ht": 2, "ar": 1, "kea": 1}},
+    "Waterbury": {"ac": "203", "langs": {"es": 6, "sq": 3, "pt": 2, "ar": 1, "bn": 1}},
+    "Stamford": {"ac": "203", "langs": {"es": 6, "ht": 3, "pt": 1, "pl": 1, "zh": 1, "uk": 1}},
+    "Norwalk": {"ac": "203", "langs": {"es": 6, "ht": 3, "pt": 2, "zh": 1}},
+    "Meriden": {"ac": "203", "langs": {"es": 7, "pl": 2, "ar": 1, "vi": 1}},
+    "New London": {"ac": "860", "langs": {"es": 6, "ht": 1, "zh": 1, "ar": 1}},
+    "Middletown": {"ac": "860", "langs": {"es": 5, "zh": 1, "pt": 1, "ur": 1, "hi": 1}},
+}
+
+# category -> (name templates, explicit services pool (always, sometimes), cost choices,
+#              hours choices, capacity range, delivery pool)
+EXAMPLE_CATEGORIES: dict[str, dict] = {
+    "faith": {
+        "names": [
+            "{hood} Community Church Outreach",
+            "{hood} Interfaith Pantry and Closet",
+            "{hood} Islamic Center Family Services",
+            "{hood} Parish Neighbors Ministry",
+        ],
+        "always": ["food.pantry", "goods.clothing"],
+        "maybe": [
+            "tutoring.mentoring",
+            "food.meals",
+            "goods.baby",
+            "language_access.interpretation",
+        ],
+        "cost": ["free"],
+        "hours": ["Sat 9:00-12:00", "Tue, Thu 17:00-19:00; Sat 10:00-13:00", "Wed 16:00-19:00"],
+        "cap": (60, 400),
+        "delivery": ["in_person"],
+    },
+    "disability_family": {
+        "names": [
+            "{hood} Parents of Exceptional Learners Network",
+            "{hood} Family Disability Resource Circle",
+            "{hood} Special Education Parent Hub",
+        ],
+        "always": ["disability.sped_advocacy", "family_leadership.peer_support"],
+        "maybe": [
+            "disability.early_intervention",
+            "disability.respite",
+            "family_leadership.leadership_training",
+            "disability.assistive_tech",
+        ],
+        "cost": ["free"],
+        "hours": ["Mon-Fri 9:00-17:00", "Mon-Thu 10:00-18:00"],
+        "cap": (40, 250),
+        "delivery": ["in_person", "virtual", "home_visit"],
+    },
+    "health": {
+        "names": [
+            "{hood} Community Health Center (example)",
+            "{hood} Family Health Clinic",
+            "{hood} School-Based Health Center",
+        ],
+        "always": ["health.primary", "health.insurance"],
+        "maybe": [
+            "health.dental",
+            "health.vision",
+            "health.prenatal",
+            "mental_health.counseling",
+            "language_access.interpretation",
+        ],
+        "cost": ["sliding_scale"],
+        "hours": ["Mon-Fri 8:00-17:00; Sat 9:00-13:00", "Mon-Thu 8:00-20:00; Fri 8:00-17:00"],
+        "cap": (800, 6000),
+        "delivery": ["in_person", "virtual", "mobile"],
+    },
+    "human_services": {
+        "names": [
+            "{hood} Family Pantry",
+            "{hood} Community Action Hub",
+            "{hood} Neighbors Helping Neighbors",
+        ],
+        "always": ["food.pantry"],
+        "maybe": [
+            "food.benefits",
+            "housing.utilities",
+            "financial.benefits_enrollment",
+            "goods.clothing",
+            "goods.school_supplies",
+            "financial.tax_prep",
+        ],
+        "cost": ["free"],
+        "hours": ["Mon, Wed, Fri 10:00-14:00", "Tue-Thu 12:00-18:00", "Mon-Fri 9:00-16:00"],
+        "cap": (150, 2500),
+        "delivery": ["in_person", "mobile"],
+    },
+    "youth_development": {
+        "names": ["{hood} Youth Club", "{hood} Teen Center", "{hood} After-School Collective"],
+        "always": ["out_of_school.afterschool", "tutoring.homework"],
+        "maybe": [
+            "out_of_school.summer",
+            "out_of_school.sports",
+            "out_of_school.arts",
+            "tutoring.mentoring",
+            "technology.digital_skills",
+        ],
+        "cost": ["free", "sliding_scale", "fee"],
+        "hours": ["Mon-Fri 14:30-18:30", "Mon-Fri 15:00-19:00; Sat 10:00-14:00"],
+        "cap": (40, 300),
+        "delivery": ["in_person"],
+    },
+    "family_support": {
+        "names": [
+            "{hood} Family Resource Corner",
+            "{hood} Parent Center",
+            "{hood} Family Learning Place",
+        ],
+        "always": ["family_leadership.parenting_ed"],
+        "maybe": [
+            "family_leadership.home_visiting",
+            "family_leadership.leadership_training",
+            "child_care.preschool",
+            "adult_ed.esl",
+            "goods.baby",
+        ],
+        "cost": ["free"],
+        "hours": ["Mon-Fri 8:30-16:30", "Mon-Thu 9:00-15:00; Thu 17:00-19:00"],
+        "cap": (30, 200),
+        "delivery": ["in_person", "home_visit", "virtual"],
+    },
+    "immigrant_services": {
+        "names": [
+            "{hood} Welcome Center for New Neighbors",
+            "{hood} Newcomer Family Network",
+            "{hood} Refugee and Immigrant Support Office",
+        ],
+        "always": ["legal.immigration", "language_access.interpretation"],
+        "maybe": [
+            "adult_ed.esl",
+            "adult_ed.citizenship_class",
+            "employment.job_search",
+            "housing.search",
+            "language_access.translation",
+        ],
+        "cost": ["free"],
+        "hours": ["Mon-Fri 9:00-17:00", "Tue-Sat 10:00-16:00"],
+        "cap": (50, 600),
+        "delivery": ["in_person", "virtual"],
+    },
+    "legal_aid": {
+        "names": ["{hood} Tenant and Family Law Clinic", "{hood} Community Legal Help Desk"],
+        "always": ["legal.legal_aid"],
+        "maybe": ["legal.family_law", "legal.immigration", "housing.tenant_rights"],
+        "cost": ["free", "sliding_scale"],
+        "hours": ["Mon-Fri 9:00-17:00", "Wed 17:00-20:00 (walk-in clinic)"],
+        "cap": (50, 500),
+        "delivery": ["in_person", "virtual"],
+    },
+    "adult_education": {
+        "names": [
+            "{hood} Adult Learning Center",
+            "{hood} English Conversation Circle",
+            "{hood} Evening Literacy Program",
+        ],
+        "always": ["adult_ed.esl"],
+        "maybe": [
+            "adult_ed.ged",
+            "adult_ed.literacy",
+            "adult_ed.citizenship_class",
+            "technology.digital_skills",
+            "employment.training",
+        ],
+        "cost": ["free"],
+        "hours": ["Mon-Thu 18:00-20:30", "Mon-Fri 9:00-12:00; Tue, Thu 18:00-20:00"],
+        "cap": (40, 400),
+        "delivery": ["in_person", "virtual"],
+    },
+    "behavioral_health": {
+        "names": [
+            "{hood} Family Counseling Associates",
+            "{hood} Youth and Family Wellness Center",
+            "{hood} Recovery and Support Services",
+        ],
+        "always": ["mental_health.counseling"],
+        "maybe": [
+            "mental_health.crisis",
+            "mental_health.support_group",
+            "mental_health.substance_use",
+            "language_access.interpretation",
+        ],
+        "cost": ["sliding_scale", "free"],
+        "hours": ["Mon-Fri 8:00-19:00", "Mon-Thu 9:00-20:00; Fri 9:00-17:00"],
+        "cap": (80, 900),
+        "delivery": ["in_person", "virtual", "home_visit"],
+    },
+    "recreation": {
+        "names": [
+            "{hood} Recreation Center",
+            "{hood} Park and Pool Programs",
+            "{hood} Community Sports League",
+        ],
+        "always": ["out_of_school.sports"],
+        "maybe": ["out_of_school.summer", "out_of_school.afterschool", "out_of_school.arts"],
+        "cost": ["fee", "sliding_scale", "free"],
+        "hours": ["Mon-Fri 15:00-20:00; Sat-Sun 9:00-17:00", "Mon-Sat 8:00-20:00"],
+        "cap": (100, 1200),
+        "delivery": ["in_person"],
+    },
+    "housing": {
+        "names": [
+            "{hood} Housing Help Center",
+            "{hood} Family Housing Partners",
+            "{hood} Home Stability Project",
+        ],
+        "always": ["housing.search", "housing.rent_help"],
+        "maybe": [
+            "housing.utilities",
+            "housing.tenant_rights",
+            "financial.coaching",
+            "housing.shelter",
+        ],
+        "cost": ["free"],
+        "hours": ["Mon-Fri 9:00-16:00", "Mon-Thu 8:30-17:00"],
+        "cap": (40, 500),
+        "delivery": ["in_person", "virtual"],
+    },
+}
+
+HOODS = [
+    "Northside",
+    "Riverbend",
+    "Elm Hollow",
+    "Hilltop",
+    "Maplewood",
+    "Harborview",
+    "Eastgate",
+    "Cedar Row",
+    "Brookside",
+    "Willow Park",
+    "Southend",
+    "Oak Terrace",
+    "Lantern Hill",
+    "Pinecrest",
+    "Millbrook",
+    "Stonebridge",
+    "Bayside",
+    "Lindenwood",
+    "Fairview Commons",
+    "Orchard Street",
+    "Kingsbury",
+    "Marlow Square",
+    "Quarry Road",
+    "Juniper Lane",
+]
+STREETS = ["Example Street", "Sample Avenue", "Placeholder Road", "Fiction Lane", "Demo Way"]
+
+
+def example_partners(
+    tax, centres: dict[str, tuple[float, float]], rng: random.Random
+) -> gpd.GeoDataFrame:
+    """About 75 clearly fictional partners around real town centres (seeded)."""
+    cats = list(EXAMPLE_CATEGORIES)
+    rows: list[dict] = []
+    geoms: list[Point] = []
+    phone_no: Counter[str] = Counter()
+    used_names: set[str] = set()
+    hood_i = 0
+    towns = list(EXAMPLE_TOWNS)
+    for ti, town in enumerate(towns):
+        cfg = EXAMPLE_TOWNS[town]
+        # six categories per town, rotating so each category appears in six towns
+        chosen = [cats[(ti + k * 2) % len(cats)] for k in range(6)]
+        chosen = list(dict.fromkeys(chosen))
+        if len(chosen) < 6:
+            chosen += [c for c in cats if c not in chosen][: 6 - len(chosen)]
+        for cat in chosen:
+            rows.append(_one_example(town, cat, cfg, rng, hood_i, phone_no, used_names))
+            hood_i += 1
+    # two fictional domestic-violence shelters (sensitive: address never shown publicly)
+    for town in ("Hartford", "Bridgeport"):
+        cfg = EXAMPLE_TOWNS[town]
+        r = _one_example(town, "housing", cfg, rng, hood_i, phone_no, used_names)
+        hood_i += 1
+        r["name"] = f"Example: {HOODS[hood_i % len(HOODS)]} Safe Haven Shelter (fictional)"
+        r["partner_id"] = "example-" + _slug(r["name"])
+        r["services"] = ["safety.domestic_violence", "housing.shelter", "mental_health.counseling"]
+        r["sensitive"] = True
+        r["hours"] = "24/7 hotline; shelter intake by phone"
+        r["address"] = "Confidential location (fictional example)"
+        r["description"] = (
+            "FICTIONAL example of a domestic-violence shelter. Sensitive: the "
+            "location must never be shown to the public."
+        )
+        r["eligibility"] = "Survivors of domestic violence and their children"
+        r["cost"] = "free"
+        rows.append(r)
+    # two staff-only (unpublished) records
+    for idx in (3, 40):
+        rows[idx]["published"] = False
+        rows[idx]["description"] += " Staff-only record (not published)."
+    for r in rows:
+        lat0, lon0 = centres[r["city"]]
+        dist = 1500 * np.sqrt(rng.random())
+        ang = rng.random() * 2 * np.pi
+        dlat = dist * np.cos(ang) / 111_320
+        dlon = dist * np.sin(ang) / (111_320 * np.cos(np.radians(lat0)))
+        geoms.append(_point(lon0 + dlon, lat0 + dlat))
+    gdf = _partner_frame(rows, geoms)
+    return gdf
+
+
+def _slug(text: str) -> str:
+    t = re.sub(r"^example:\s*", "", text.lower())
+    t = re.sub(r"\(fictional\)", "", t)
+    return re.sub(r"[^a-z0-9]+", "-", t).strip("-")
+
+
+def _one_example(
+    town: str,
+    cat: str,
+    cfg: dict,
+    rng: random.Random,
+    hood_i: int,
+    phone_no: Counter,
+    used_names: set[str],
+) -> dict:
+    spec = EXAMPLE_CATEGORIES[cat]
+    hood = HOODS[hood_i % len(HOODS)]
+    base = rng.choice(spec["names"]).format(hood=hood)
+    base = base.replace(" (example)", "")
+    name = f"Example: {base} (fictional)"
+    k = 2
+    while name in used_names:
+        name = f"Example: {base} {k} (fictional)"
+        k += 1
+    used_names.add(name)
+    services = list(spec["always"]) + sorted(
+        rng.sample(spec["maybe"], rng.randint(1, min(3, len(spec["maybe"]))))
+    )
+    langs_w = cfg["langs"]
+    codes = list(langs_w)
+    n_lang = rng.choices([1, 2, 3, 4], weights=[3, 4, 2, 1])[0]
+    langs = ["en"]
+    while len(langs) < n_lang + 1 and len(langs) < len(codes) + 1:
+        c = rng.choices(codes, weights=[langs_w[x] for x in codes])[0]
+        if c not in langs:
+            langs.append(c)
+    if rng.random() < 0.08:  # a few English-only sites (real directories have them)
+        langs = ["en"]
+    ac = cfg["ac"]
+    phone_no[ac] += 1
+    phone = f"({ac}) 555-01{phone_no[ac]:02d}"
+    age_days = int(rng.triangular(5, 730, 150))
+    last_verified = (REFERENCE_DATE - dt.timedelta(days=age_days)).isoformat()
+    mou = rng.choices(["none", "prospective", "active", "expired"], weights=[4, 2, 3, 1])[0]
+    delivery = [spec["delivery"][0]] + [d for d in spec["delivery"][1:] if rng.random() < 0.5]
+    ada = rng.choices([True, False, None], weights=[7, 1, 2])[0]
+    lo, hi = spec["cap"]
+    cap = int(round(rng.randint(lo, hi), -1)) if rng.random() < 0.85 else None
+    slug = _slug(name)
+    street_no = rng.randint(10, 990)
+    return {
+        "partner_id": f"example-{slug}",
+        "name": name,
+        "organization": f"Example: {hood} Community Partners (fictional)",
+        "category": cat,
+        "services": services,
+        "services_inferred": [],
+        "languages": langs,
+        "address": f"{street_no} {rng.choice(STREETS)} (fictional)",
+        "city": town,
+        "state": "CT",
+        "postal_code": None,
+        "phone": phone,
+        "email": f"info@{slug[:40]}.example.org",
+        "website": f"https://example.org/{slug}",
+        "hours": rng.choice(spec["hours"]),
+        "description": f"FICTIONAL example partner for demonstrations ({tax_label(cat)}); "
+        f"not a real organization.",
+        "eligibility": rng.choice(
+            [
+                None,
+                "Families with school-age children",
+                f"Residents of {town} and nearby towns",
+                "Open to all; no documents required",
+            ]
+        ),
+        "cost": rng.choice(spec["cost"]),
+        "capacity": cap,
+        "delivery": delivery,
+        "ada_accessible": ada,
+        "mou_status": mou,
+        "last_verified": last_verified,
+        "source": f"{EXAMPLE_SOURCE_PREFIX}: assetmap seeded demo partners",
+        "example": True,
+        "published": True,
+        "sensitive": False,
+        "geocode_source": "example",
+        "geocode_quality": "town",
+    }
+
+
+_TAX = None
+
+
+def tax_label(cat: str) -> str:
+    return _TAX.categories[cat].label if _TAX is not None else cat
+
+
+# --------------------------------------------------------------------------------------------
+# main
+
+
+def build(shared: Path, out: Path) -> dict[str, object]:
+    """Build every file; return row counts."""
+    global _TAX
+    tax = load_taxonomy()
+    _TAX = tax
+    data = shared / "data"
+    ct = out / "ct"
+    ct.mkdir(parents=True, exist_ok=True)
+    stats: dict[str, object] = {}
+
+    towns = build_towns(data)
+    _write_geojson(towns, ct / "towns.geojson")
+    districts = build_districts(data, towns)
+    _write_geojson(districts, ct / "districts.geojson")
+    stats["towns"] = len(towns)
+    stats["districts"] = len(districts)
+
+    schools = build_schools(data)
+    _write_geojson(schools, ct / "schools.geojson")
+    stats["schools"] = len(schools)
+
+    real, counts = real_partners(data, tax)
+    stats.update({f"partners_{k}": v for k, v in counts.items()})
+    centres = town_centres(towns)
+    rng = random.Random(SEED)
+    examples = example_partners(tax, centres, rng)
+    partners = pd.concat([real, examples], ignore_index=True)
+    partners = gpd.GeoDataFrame(partners, geometry="geometry", crs=CRS)
+    if not partners["partner_id"].is_unique:
+        dup = partners.loc[partners["partner_id"].duplicated(), "partner_id"].tolist()
+        raise SystemExit(f"duplicate partner ids: {dup[:5]}")
+    partners["ada_accessible"] = pd.array(
+        [
+            None if v is None or (isinstance(v, float) and pd.isna(v)) else bool(v)
+            for v in partners["ada_accessible"]
+        ],
+        dtype="boolean",
+    )
+    partners["capacity"] = pd.array(
+        [None if pd.isna(v) else int(v) for v in partners["capacity"]], dtype="Int64"
+    )
+    extra = [c for c in partners.columns if c not in PARTNER_COLUMNS]
+    partners = partners[PARTNER_COLUMNS[:-1] + extra + ["geometry"]]
+    _write_geojson(lists_to_text(partners), ct / "partners.geojson")
+    stats["partners"] = len(partners)
+    stats["partners_example"] = int(partners["example"].sum())
+
+    # gazetteer: points with a postal city / ZIP from the real sources
+    pts = [
+        pd.DataFrame(
+            {
+                "city": schools["town"],
+                "zip": schools["zip"],
+                "town": schools["town_from_point"],
+                "lat": schools.geometry.y,
+                "lon": schools.geometry.x,
+            }
+        ),
+    ]
+    rp = real
+    pts.append(
+        pd.DataFrame(
+            {
+                "city": rp["city"],
+                "zip": rp["postal_code"],
+                "town": None,
+                "lat": rp.geometry.y,
+                "lon": rp.geometry.x,
+            }
+        )
+    )
+    pts_all = pd.concat(pts, ignore_index=True)
+    # town of each point = the town polygon it falls in
+    pg = gpd.GeoDataFrame(pts_all, geometry=gpd.points_from_xy(pts_all.lon, pts_all.lat), crs=CRS)
+    joined = gpd.sjoin(pg, towns[["name", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    pts_all["town"] = joined["name"].values
+    gaz = build_gazetteer(data, towns, [pts_all])
+    _write_csv(gaz, ct / "gazetteer.csv")
+    stats["gazetteer"] = dict(Counter(gaz["kind"]))
+
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=ROOT.parent / "shared",
+        help="the shared folder holding data/ (default: ../shared)",
+    )
+    ap.add_argument("--out", type=Path, default=ROOT / "data", help="output data folder")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    stats = build(args.shared.resolve(), args.out.resolve())
+    for k, v in stats.items():
+        log.info("%s: %s", k, v)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
