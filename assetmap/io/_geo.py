@@ -42,7 +42,9 @@ def _layers_of(data: bytes, name: str) -> list[str]:
     import pyogrio
 
     try:
-        return [str(row[0]) for row in pyogrio.list_layers(io.BytesIO(data))]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [str(row[0]) for row in pyogrio.list_layers(io.BytesIO(data))]
     except Exception as exc:  # pyogrio.errors.* and GDAL failures
         raise InputError(f"{name}: cannot open as a GIS file ({_gdal_message(exc)}).") from exc
 
