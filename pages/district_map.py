@@ -1,0 +1,67 @@
+"""District map (leaders): boundaries, partners by category, schools, gaps for a need and language."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assetmap.maps import partner_map
+from ui import analysis, auth, cache, widgets
+
+principal = auth.require("district_map")
+
+st.title("District map")
+st.caption(
+    "Partners by category, schools coloured by their gaps for the chosen need and language. "
+    "Family figures are from the SYNTHETIC sample survey and are suppressed below 6."
+)
+
+did = widgets.district_picker(key="dm_district")
+c1, c2 = st.columns(2)
+with c1:
+    need = st.selectbox(
+        "Need", cache.taxonomy().top_needs, format_func=widgets.need_label, key="dm_need"
+    )
+with c2:
+    language = st.selectbox(
+        "Families' language",
+        ["any", *analysis.survey_languages()],
+        format_func=lambda c: (
+            "Any language (need gaps only)" if c == "any" else widgets.language_label(c)
+        ),
+        key="dm_language",
+    )
+lang = None if language == "any" else language
+
+view = analysis.district_view(principal, did)
+gaps = analysis.gaps_for(principal, did, need=need, language=lang)
+
+m = partner_map(
+    view.partners,
+    schools=view.schools,
+    boundaries=view.boundaries,
+    gaps=gaps,
+)
+widgets.show_map(m, height=560, key="dm_map")
+
+n_schools = len(view.schools)
+with_gap = gaps["school_id"].nunique() if len(gaps) else 0
+k1, k2, k3 = st.columns(3)
+k1.metric("Partners", f"{len(view.partners):,}")
+k2.metric("Schools", f"{n_schools:,}")
+k3.metric(f"Schools with a gap: {cache.taxonomy().label(need)}", f"{with_gap:,}")
+
+ch1, ch2 = st.columns(2)
+with ch1:
+    st.subheader("Partners per category")
+    st.bar_chart(
+        analysis.partners_per_category(principal, did), x="category", y="partners", horizontal=True
+    )
+with ch2:
+    st.subheader("Coverage per need")
+    st.caption("Share of schools with at least one partner within reach for the need.")
+    st.bar_chart(
+        analysis.coverage_per_need(principal, did), x="need", y="covered_pct", horizontal=True
+    )
+
+with st.expander(f"Gaps for {cache.taxonomy().label(need)} ({len(gaps)})"):
+    st.dataframe(analysis.gaps_table(gaps), hide_index=True)

@@ -1,0 +1,57 @@
+"""Find help (public, mobile-first): help near a town, ZIP or address, in the family's language.
+
+Public: reads only published, non-sensitive partners and never touches survey data.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import cache, family
+from ui import i18n as ui_i18n
+
+codes = ui_i18n.language_codes()
+if "find_lang" not in st.session_state:
+    st.session_state["find_lang"] = ui_i18n.initial_language()
+
+st.html(family.PAGE_CSS)
+lang = st.selectbox(
+    "🌐 Language · Idioma · Língua · Lang · اللغة · 语言 · Język",
+    codes,
+    format_func=ui_i18n.autonym,
+    key="find_lang",
+)
+t = ui_i18n.translator(lang)
+st.html(ui_i18n.direction_css("family", rtl=t.rtl))
+
+with st.container(key="family"):
+    st.title(t("find.heading"))
+    st.write(t("find.intro"))
+
+    place = st.text_input(
+        t("find.place_label"), placeholder=t("find.place_placeholder"), key="find_place"
+    )
+    need = st.pills(
+        t("find.need_heading"),
+        family.need_options(),
+        format_func=lambda c: family.need_button_label(t, c),
+        key="find_need",
+        default="all",
+        required=True,
+    )
+    radius = st.select_slider(
+        t("find.radius_label"),
+        options=family.RADII_KM,
+        value=family.DEFAULT_RADIUS_KM,
+        format_func=lambda km: f"{km:g}",
+        key="find_radius",
+    )
+    st.button(t("find.search_button"), type="primary", key="find_search", width="stretch")
+
+    origin = family.resolve_origin(t, place=place, gazetteer=cache.gazetteer())
+    if origin is not None:
+        results, within = family.search(
+            cache.public_index(), origin, need=None if need == "all" else need, radius_km=radius
+        )
+        family.show_results(t, results, lang=lang, origin=origin, within=within, radius_km=radius)
+    st.caption(t("find.privacy_note"))

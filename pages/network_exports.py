@@ -1,0 +1,95 @@
+"""Network & exports: build a school's or district's coordinated network, adjust it, download it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assetmap.maps import network_map
+from ui import analysis, auth, exports, widgets
+from ui import i18n as ui_i18n
+
+principal = auth.require("network")
+
+st.title("Network & exports")
+scope = st.radio(
+    "Build for",
+    ["school", "district"],
+    horizontal=True,
+    key="net_scope",
+    format_func=lambda s: "One school" if s == "school" else "A whole district",
+)
+if scope == "school":
+    schools = widgets.schools_for(principal)
+    target = widgets.school_picker(key="net_school", schools=schools)
+    label = schools.loc[schools["school_id"].astype(str) == target, "name"].iloc[0]
+else:
+    target = widgets.district_picker(key="net_district", allow_all=False)
+    label = widgets.district_name(target)
+
+key = f"{scope}:{target}"
+if st.button("Build network", type="primary", key="net_build"):
+    with st.spinner("Choosing lead and backup partners…"):
+        net = (
+            analysis.build_network(principal, school_id=target)
+            if scope == "school"
+            else analysis.build_network(principal, district_id=target)
+        )
+    st.session_state["net"] = {"key": key, "frame": net, "label": label}
+
+built = st.session_state.get("net")
+if not built or built["key"] != key:
+    st.info("Choose a school or district and press **Build network**.")
+    st.stop()
+
+net = built["frame"]
+st.subheader(f"Network for {built['label']}")
+st.caption(
+    "One lead and up to two backups per need, chosen so that as many of the need's families "
+    "as possible are served in their language by as few partners as possible. Change a role "
+    "below to adjust the network by hand; downloads use your adjusted version."
+)
+edited = exports.edit_roles(net, key=f"net_editor_{key}")
+if len(edited):
+    s1, s2, s3 = st.columns(3)
+    s1.metric("Needs with a lead", int((edited["role"] == "lead").sum()))
+    s2.metric("Gaps", int((edited["role"] == "gap").sum()))
+    s3.metric("Distinct partners", int(edited.loc[edited["role"] != "gap", "partner_id"].nunique()))
+    over = edited["overloaded"].fillna(False).astype(bool) if "overloaded" in edited else None
+    overloaded = [] if over is None else edited.loc[over, "partner_name"].dropna().unique()
+    if len(overloaded):
+        st.warning(
+            "These partners lead for many schools; check they can take more families: "
+            + ", ".join(map(str, overloaded[:10]))
+        )
+    widgets.show_map(network_map(edited), height=460, key="net_map")
+
+st.subheader("Downloads")
+dl = st.columns(4)
+for i, fmt in enumerate(exports.NETWORK_FORMATS):
+    with dl[i % 4]:
+        st.download_button(
+            fmt.label,
+            data=exports.deferred(edited, fmt.ext),
+            file_name=f"network_{exports.slug(built['label'])}{fmt.ext}",
+            mime=fmt.mime,
+            key=f"net_dl_{fmt.ext}",
+            on_click="ignore",
+            width="stretch",
+        )
+
+st.subheader("Printable family resource sheet")
+codes = ui_i18n.language_codes()
+sheet_lang = st.selectbox(
+    "Language of the sheet", codes, format_func=ui_i18n.autonym, key="net_sheet_lang"
+)
+if scope == "school":
+    st.download_button(
+        f"Family sheet ({ui_i18n.autonym(sheet_lang)}) — HTML, print from the browser",
+        data=exports.deferred_sheet(edited, sheet_lang),
+        file_name=f"family_sheet_{exports.slug(built['label'])}_{sheet_lang}.html",
+        mime="text/html",
+        key="net_dl_sheet",
+        on_click="ignore",
+    )
+else:
+    st.caption("Family sheets are made per school: build the network of one school.")

@@ -1,0 +1,74 @@
+"""School partners (coordinators): partners near a school, filtered, and its ranked matches."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assetmap.maps import partner_map
+from assetmap.settings import get_settings
+from ui import analysis, auth, cache, widgets
+
+principal = auth.require("school_partners")
+
+st.title("School partners")
+schools = widgets.schools_for(principal)
+sid = widgets.school_picker(key="sp_school", schools=schools)
+school = schools[schools["school_id"].astype(str) == sid].iloc[0]
+
+tax, langs = cache.taxonomy(), cache.languages()
+c1, c2, c3 = st.columns(3)
+with c1:
+    need = st.selectbox(
+        "Need",
+        ["any", *tax.top_needs],
+        format_func=lambda c: "Any need" if c == "any" else widgets.need_label(c),
+        key="sp_need",
+    )
+with c2:
+    categories = st.multiselect(
+        "Categories", list(tax.categories), format_func=widgets.category_label, key="sp_cats"
+    )
+with c3:
+    languages = st.multiselect(
+        "Languages spoken",
+        list(langs.languages),
+        format_func=widgets.language_label,
+        key="sp_langs",
+    )
+settings = get_settings()
+default_reach = settings.reach_for(need) if need != "any" else settings.default_reach_km
+reach = st.slider("Reach (km)", 1.0, 40.0, float(default_reach), step=0.5, key=f"sp_reach_{need}")
+
+lat, lon = school.geometry.y, school.geometry.x
+near = cache.partner_index(principal).radius(
+    lat,
+    lon,
+    reach,
+    needs=[] if need == "any" else [need],
+    categories=categories,
+    languages=languages,
+)
+st.caption(f"{len(near)} partners within {reach:g} km of {school['name']}")
+m = partner_map(
+    near,
+    schools=schools[schools["school_id"].astype(str) == sid],
+    reach_circle=(lat, lon, reach),
+)
+widgets.show_map(m, height=480, key="sp_map")
+
+tab_match, tab_near = st.tabs(["Ranked matches", "All partners nearby"])
+with tab_match:
+    st.caption(
+        "Each need's candidates ranked by an explainable score: distance decay, the share of "
+        "the need's families whose language the partner serves, capacity, how recently the "
+        "record was verified, and MOU status."
+    )
+    matches = analysis.match_school(
+        principal,
+        sid,
+        need=None if need == "any" else need,
+        language=languages[0] if languages else None,
+    )
+    st.dataframe(widgets.match_table(matches), hide_index=True)
+with tab_near:
+    st.dataframe(widgets.partner_table(near), hide_index=True)

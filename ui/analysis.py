@@ -1,0 +1,195 @@
+"""Cached staff-side analysis for the pages: need profile, gaps, matches, networks.
+
+Staff only: the public Find help page never imports this module, so a public session never
+reads the survey (issue 6). Survey figures reach the pages only as the published
+(suppressed) NeedProfile and the Gaps frame built from it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from assetmap import coverage, match, needs, network
+from assetmap.auth import Principal
+from assetmap.data import survey_path
+from ui import cache
+
+
+class DistrictView(NamedTuple):
+    partners: gpd.GeoDataFrame
+    schools: gpd.GeoDataFrame
+    boundaries: list[gpd.GeoDataFrame]
+
+
+@st.cache_resource(show_spinner="Reading the family survey…")
+def _profile(key: str) -> needs.NeedProfile:
+    profile, _report = needs.load_profile(survey_path(), schools=cache.schools())
+    return profile
+
+
+def profile() -> needs.NeedProfile:
+    """The NeedProfile of the shipped synthetic survey (aggregates only; figures leave it
+    only through ``published()``, suppressed)."""
+    return _profile(cache.data_key())
+
+
+def published() -> pd.DataFrame:
+    """The published (suppressed) NeedProfile frame."""
+    return profile().published()
+
+
+@st.cache_resource(show_spinner="Finding gaps…")
+def _gaps(key: str, who: cache.PrincipalKey) -> pd.DataFrame:
+    return coverage.gaps(cache.partner_index(_principal(who)), profile(), schools=cache.schools())
+
+
+def _principal(who: cache.PrincipalKey) -> Principal:
+    role, schools, districts = who
+    return Principal("staff", role, frozenset(schools), frozenset(districts))
+
+
+def all_gaps(principal: Principal) -> pd.DataFrame:
+    """The Gaps frame for every school, need and language (partners this principal sees)."""
+    return _gaps(cache.data_key(), cache.who(principal))
+
+
+def survey_languages() -> list[str]:
+    """Home languages present in the published profile, most families first."""
+    p = published()
+    p = p[(p["dimension"] == "language") & p["language"].notna()]
+    counts = pd.to_numeric(p["count"], errors="coerce").fillna(0)
+    order = counts.groupby(p["language"]).sum().sort_values(ascending=False)
+    known = [str(c) for c in order.index if c not in ("en", needs.UNKNOWN_LANGUAGE)]
+    return known + [
+        c for c in profile().languages if c not in known and c not in ("en", needs.UNKNOWN_LANGUAGE)
+    ]
+
+
+@st.cache_resource(show_spinner=False)
+def _district_view(key: str, who: cache.PrincipalKey, district_id: str | None) -> DistrictView:
+    schools = cache.schools()
+    parts = cache.partners(_principal(who))
+    dists = cache.districts()
+    if district_id is None:
+        return DistrictView(parts, schools, [dists])
+    d = dists[dists["boundary_id"].astype(str) == str(district_id)]
+    sch = schools[schools["district_id"].astype(str) == str(district_id)]
+    if d.empty:
+        bounds = sch.total_bounds
+        bounds = bounds if len(sch) else parts.total_bounds
+    else:
+        bounds = d.total_bounds
+    pad = 0.08  # degrees (~7-9 km): partners just across the line still serve the schools
+    minx, miny, maxx, maxy = bounds
+    near = parts.cx[minx - pad : maxx + pad, miny - pad : maxy + pad]
+    towns = cache.towns()
+    t = towns.cx[minx:maxx, miny:maxy]
+    return DistrictView(near, sch, [t, d])
+
+
+def district_view(principal: Principal, district_id: str | None) -> DistrictView:
+    """Partners, schools and boundaries to draw for a district (None: the whole state)."""
+    return _district_view(cache.data_key(), cache.who(principal), district_id)
+
+
+def gaps_for(
+    principal: Principal, district_id: str | None, *, need: str, language: str | None
+) -> pd.DataFrame:
+    """Gaps for one need (need-only gaps, or language gaps for one language)."""
+    g = all_gaps(principal)
+    if district_id is not None:
+        g = g[g["district_id"].astype(str) == str(district_id)]
+    g = g[g["need"] == need]
+    if language is None:
+        g = g[g["gap_kind"] == "need"]
+    else:
+        g = g[(g["gap_kind"] == "need") | (g["language"] == language)]
+    return g.reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False)
+def _per_category(key: str, who: cache.PrincipalKey, district_id: str | None) -> pd.DataFrame:
+    p = _district_view(key, who, district_id).partners
+    tax = cache.taxonomy()
+    counts = p["category"].astype(str).value_counts()
+    return pd.DataFrame(
+        {
+            "category": [
+                tax.categories[c].label if c in tax.categories else c for c in counts.index
+            ],
+            "partners": counts.to_numpy(),
+        }
+    )
+
+
+def partners_per_category(principal: Principal, district_id: str | None) -> pd.DataFrame:
+    """Partner counts per category label (for a bar chart)."""
+    return _per_category(cache.data_key(), cache.who(principal), district_id)
+
+
+@st.cache_data(show_spinner=False)
+def _coverage(key: str, who: cache.PrincipalKey, district_id: str | None) -> pd.DataFrame:
+    tax = cache.taxonomy()
+    sch = _district_view(key, who, district_id).schools
+    n = max(len(sch), 1)
+    g = _gaps(key, who)
+    g = g[g["gap_kind"] == "need"]
+    if district_id is not None:
+        g = g[g["district_id"].astype(str) == str(district_id)]
+    rows = []
+    for code in tax.top_needs:
+        gap_schools = g.loc[g["need"] == code, "school_id"].nunique()
+        rows.append(
+            {"need": tax.label(code), "covered_pct": round(100.0 * (n - gap_schools) / n, 1)}
+        )
+    return pd.DataFrame(rows)
+
+
+def coverage_per_need(principal: Principal, district_id: str | None) -> pd.DataFrame:
+    """Per need: % of the schools with a partner serving it within reach."""
+    return _coverage(cache.data_key(), cache.who(principal), district_id)
+
+
+def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The columns of a Gaps frame a person reads."""
+    cols = [
+        "school_name",
+        "need",
+        "language",
+        "gap_kind",
+        "families_display",
+        "reach_km",
+        "nearest_partner_name",
+        "nearest_distance_km",
+    ]
+    return gaps[[c for c in cols if c in gaps.columns]]
+
+
+def match_school(
+    principal: Principal, school_id: str, *, need: str | None, language: str | None
+) -> pd.DataFrame:
+    """Ranked partner matches for one school (score parts included)."""
+    return match.match_school(
+        school_id,
+        index=cache.partner_index(principal),
+        profile=profile(),
+        schools=cache.schools(),
+        needs=[need] if need else None,
+    )
+
+
+def build_network(
+    principal: Principal, *, school_id: str | None = None, district_id: str | None = None
+) -> pd.DataFrame:
+    """The coordinated network (Network frame) of a school or a whole district."""
+    return network.build_network(
+        index=cache.partner_index(principal),
+        profile=profile(),
+        schools=cache.schools(),
+        school_ids=[school_id] if school_id else None,
+        district_id=district_id,
+    )

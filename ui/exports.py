@@ -1,0 +1,165 @@
+"""Network editing and downloads for the Network & exports page.
+
+Files are written by ``assetmap.export`` (the one export path: formula injection
+neutralised, XLSX cells as text) into a temporary folder and handed to
+``st.download_button`` as bytes. Downloads are deferred: a file is made only when its button
+is pressed, and only for a principal the role gate allowed when the button was drawn.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+import streamlit as st
+
+from assetmap import export
+from assetmap._errors import PermissionDenied
+from ui import auth
+
+
+class Format(NamedTuple):
+    ext: str
+    label: str
+    mime: str
+
+
+NETWORK_FORMATS: tuple[Format, ...] = (
+    Format(
+        ".xlsx",
+        "Excel workbook",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    Format(".csv", "CSV table", "text/csv"),
+    Format(".geojson", "GeoJSON (map)", "application/geo+json"),
+    Format(".gpkg", "GeoPackage (QGIS)", "application/geopackage+sqlite3"),
+    Format(".graphml", "GraphML (network graph)", "application/graphml+xml"),
+    Format(".json", "Open Referral HSDS 3.0", "application/json"),
+    Format(
+        ".kumu.xlsx",
+        "Kumu workbook",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    Format(".html", "Printable sheet (English)", "text/html"),
+)
+
+ROLES = ["lead", "backup", "gap", "remove"]
+
+
+def slug(text: object) -> str:
+    """A file-name-safe slug ('Hartford Public High School' -> 'hartford-public-high-school')."""
+    s = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return s[:60] or "network"
+
+
+def network_bytes(network: pd.DataFrame, ext: str, *, language: str = "en") -> bytes:
+    """The network written in the format of ``ext`` (via a temporary file), as bytes."""
+    with tempfile.TemporaryDirectory(prefix="assetmap-export-") as tmp:
+        path = Path(tmp) / f"network{ext}"
+        export.export_network(network, path, language=language)
+        return path.read_bytes()
+
+
+def _checked(principal: auth.Principal, make: Callable[[], bytes]) -> Callable[[], bytes]:
+    def run() -> bytes:
+        if not auth.allowed(principal, "download"):
+            raise PermissionDenied(f"role {principal.role!r} may not download networks")
+        return make()
+
+    return run
+
+
+def deferred(network: pd.DataFrame, ext: str) -> Callable[[], bytes]:
+    """A download callback for one format, bound to the role gate's principal."""
+    principal = auth.current_principal()
+    if not auth.allowed(principal, "download"):
+        raise PermissionDenied(f"role {principal.role!r} may not download networks")
+    frame = network.copy()
+    return _checked(principal, lambda: network_bytes(frame, ext))
+
+
+def deferred_sheet(network: pd.DataFrame, language: str) -> Callable[[], bytes]:
+    """A download callback for the printable family sheet in ``language``."""
+    principal = auth.current_principal()
+    if not auth.allowed(principal, "download"):
+        raise PermissionDenied(f"role {principal.role!r} may not download networks")
+    frame = network.copy()
+    return _checked(principal, lambda: network_bytes(frame, ".html", language=language))
+
+
+def apply_roles(network: pd.DataFrame, roles: pd.Series) -> tuple[pd.DataFrame, list[str]]:
+    """The network with hand-set roles: 'remove' drops a row; ranks renumbered per need.
+
+    Returns the new frame and notes about what was fixed up (two leads for one need → the
+    first stays lead; backups but no lead → a note).
+    """
+    out = network.copy()
+    out["role"] = roles.to_numpy()
+    out = out[out["role"] != "remove"].copy()
+    notes: list[str] = []
+    ranks = []
+    for (_school, need), grp in out.groupby(["school_id", "need"], sort=False):
+        order = grp.sort_values("role", key=lambda r: r.map({"lead": 0, "backup": 1, "gap": 2}))
+        leads = order.index[order["role"] == "lead"]
+        if len(leads) > 1:
+            out.loc[leads[1:], "role"] = "backup"
+            notes.append(f"{need}: only one lead per need — the others became backups")
+        partners = order[order["role"] != "gap"]
+        if len(partners) and (out.loc[partners.index, "role"] != "lead").all():
+            notes.append(f"{need}: has backups but no lead")
+        r = 1 if len(leads) else 2
+        for idx in order.index:
+            if out.at[idx, "role"] == "gap":
+                ranks.append((idx, 0))
+            else:
+                ranks.append((idx, r))
+                r += 1
+    for idx, r in ranks:
+        out.at[idx, "rank"] = r
+    return out.reset_index(drop=True), notes
+
+
+def edit_roles(network: pd.DataFrame, *, key: str) -> pd.DataFrame:
+    """Show the network with an editable role column; return the adjusted network."""
+    if network.empty:
+        st.info("The network is empty: no school or need to cover.")
+        return network
+    cols = [
+        c
+        for c in (
+            "school_name",
+            "need_label",
+            "role",
+            "partner_name",
+            "distance_km",
+            "language_coverage",
+            "score",
+            "reason",
+            "stale",
+            "example",
+        )
+        if c in network.columns
+    ]
+    view = network[cols].copy()
+    edited = st.data_editor(
+        view,
+        key=key,
+        hide_index=True,
+        disabled=[c for c in cols if c != "role"],
+        column_config={
+            "role": st.column_config.SelectboxColumn("role", options=ROLES, required=True),
+            "language_coverage": st.column_config.ProgressColumn(
+                "language coverage", min_value=0.0, max_value=1.0, format="percent"
+            ),
+            "score": st.column_config.NumberColumn("score", format="%.2f"),
+            "distance_km": st.column_config.NumberColumn("km", format="%.1f"),
+        },
+    )
+    out, notes = apply_roles(network, edited["role"])
+    for n in notes:
+        st.warning(n)
+    return out

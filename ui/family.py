@@ -1,0 +1,222 @@
+"""Rendering for the public Find help page: origin lookup, search, result cards, print.
+
+Every data string reaches the page through :func:`assetmap.maps.escape_text` inside
+``st.html`` (which also runs DOMPurify); nothing here uses ``unsafe_allow_html``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from assetmap._errors import AssetmapError, InputError
+from assetmap.index import PartnerIndex
+from assetmap.maps import escape_text, family_map, safe_url, tel_href
+from assetmap.near import Location, resolve_place
+from ui import cache
+from ui.widgets import NEED_ICONS, show_map
+
+RADII_KM: list[float] = [2, 5, 10, 25]
+DEFAULT_RADIUS_KM: float = 5
+MAX_RESULTS = 25
+NEAREST_FALLBACK = 5
+
+#: Page CSS (constants only): big need buttons, cards, phone-width safety, print layout.
+PAGE_CSS = """<style>
+.st-key-family [data-testid="stButtonGroup"] button { font-size: 1.1rem; padding: 0.55rem 0.9rem;
+  min-height: 3rem; }
+.am-card { border: 1px solid #d0d7de; border-radius: 10px; padding: 0.8rem 1rem; margin: 0 0 0.8rem 0;
+  overflow-wrap: anywhere; word-break: break-word; background: #fff; }
+.am-card h3 { font-size: 1.15rem; margin: 0 0 0.3rem 0; padding: 0; }
+.am-dist { font-weight: 600; color: #1f6f8b; }
+.am-example { display: inline-block; background: #fff3cd; color: #664d03; border-radius: 6px;
+  padding: 0.1rem 0.45rem; font-size: 0.85rem; margin: 0.2rem 0; }
+.am-links a { display: inline-block; margin: 0.35rem 0.9rem 0 0; font-weight: 600; }
+.am-meta { margin: 0.15rem 0; }
+[data-testid="stMainBlockContainer"] { max-width: 760px; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 0.8rem; padding-right: 0.8rem; }
+}
+@media print {
+  header, [data-testid="stSidebar"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+  .st-key-noprint, iframe { display: none !important; }
+  .am-card { break-inside: avoid; }
+}
+</style>"""
+
+
+def need_options() -> list[str]:
+    """'all' then the top-level need codes in taxonomy order."""
+    return ["all", *cache.taxonomy().top_needs]
+
+
+def need_button_label(t: Any, code: str) -> str:
+    """'🍎 Comida' — the icon and the translated need label."""
+    if code == "all":
+        return f"✳️ {t('find.all_needs')}"
+    return f"{NEED_ICONS.get(code, '•')} {t.need_label(code)}"
+
+
+_ZIPLIKE = re.compile(r"^\s*\d{5}(?:-\d{4})?\s*$")
+
+
+def looks_like_address(text: str) -> bool:
+    """A street address (a house number and a street), not a town or a ZIP code."""
+    text = (text or "").strip()
+    return (
+        bool(re.search(r"\d", text))
+        and bool(re.search(r"[^\W\d_]{2,}", text))
+        and not bool(_ZIPLIKE.match(text))
+    )
+
+
+def resolve_origin(t: Any, *, place: str, gazetteer: pd.DataFrame) -> Location | None:
+    """Where to search from: a town or ZIP (offline), or a street address with consent.
+
+    Town and ZIP are resolved offline from the shipped gazetteer. Text that looks like a
+    street address is sent to the outside geocoder (Census; never cached) only after the
+    page showed the notice and the family ticked the consent box. Problems are shown in
+    the family's language; ``None`` means "nothing to search yet".
+    """
+    place = (place or "").strip()
+    if not place:
+        return None
+    try:
+        return resolve_place(place, gazetteer)
+    except InputError:
+        pass
+    if not looks_like_address(place):
+        st.warning(t("find.place_not_found"))
+        return None
+    st.info(t("find.address_notice"))
+    if not st.checkbox(t("find.address_consent"), key="find_consent"):
+        return None
+    try:
+        return _geocode_address(place)
+    except AssetmapError:
+        st.warning(t("find.place_not_found"))
+        return None
+
+
+def _geocode_address(address: str) -> Location:
+    from assetmap.geocode import Geocoder
+
+    hit = Geocoder(providers=("census",), cache=False).geocode(address)
+    if not hit.matched:
+        raise InputError(f"address not found: {hit.message}")
+    return Location(
+        float(hit.lat), float(hit.lon), hit.matched_address or address, "point", hit.quality
+    )
+
+
+def search(
+    index: PartnerIndex, origin: Location, *, need: str | None, radius_km: float
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """Partners within ``radius_km`` serving ``need`` (nearest first), or the nearest few.
+
+    Returns the results and whether they are within the radius (False: nearest beyond it).
+    """
+    needs = [need] if need else []
+    res = index.radius(origin.lat, origin.lon, radius_km, needs=needs, limit=MAX_RESULTS)
+    if len(res):
+        return res, True
+    return index.knn(origin.lat, origin.lon, NEAREST_FALLBACK, needs=needs), False
+
+
+def _text(v: object) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(v).strip()
+
+
+def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
+    """One result card, every data string escaped."""
+    langs_tbl = cache.languages()
+    codes = list(row.get("languages") or [])
+    codes.sort(key=lambda c: c != family_language)
+    lang_names = ", ".join(langs_tbl.get(c).autonym if langs_tbl.get(c) else c for c in codes)
+    parts = ['<div class="am-card">']
+    parts.append(f"<h3>{escape_text(_text(row['name']))}</h3>")
+    if bool(row.get("example")):
+        parts.append(f'<div class="am-example">{escape_text(t("find.example_notice"))}</div>')
+    km = float(row["distance_km"])
+    parts.append(f'<div class="am-meta am-dist">{escape_text(t.distance(km))}</div>')
+    addr = ", ".join(x for x in (_text(row.get("address")), _text(row.get("city"))) if x)
+    if addr:
+        parts.append(f'<div class="am-meta">{escape_text(addr)}</div>')
+    if lang_names:
+        parts.append(
+            f'<div class="am-meta"><b>{escape_text(t("find.languages"))}:</b> '
+            f"{escape_text(lang_names)}</div>"
+        )
+    hours = _text(row.get("hours"))
+    if hours:
+        parts.append(
+            f'<div class="am-meta"><b>{escape_text(t("find.hours"))}:</b> {escape_text(hours)}</div>'
+        )
+    links = []
+    tel = tel_href(row.get("phone"))
+    if tel:
+        links.append(
+            f'<a href="{escape_text(tel)}">📞 {escape_text(t("find.call"))} '
+            f"{escape_text(_text(row.get('phone')))}</a>"
+        )
+    geom = row.geometry
+    if geom is not None and not geom.is_empty:
+        links.append(
+            f'<a href="https://www.openstreetmap.org/directions?to={geom.y:.5f}%2C{geom.x:.5f}" '
+            f'target="_blank" rel="noopener noreferrer">🧭 {escape_text(t("find.directions"))}</a>'
+        )
+    web = safe_url(row.get("website"))
+    if web:
+        links.append(
+            f'<a href="{escape_text(web)}" target="_blank" rel="noopener noreferrer">🔗 '
+            f"{escape_text(t('find.website'))}</a>"
+        )
+    if links:
+        parts.append(f'<div class="am-links">{"".join(links)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def show_results(
+    t: Any,
+    results: gpd.GeoDataFrame,
+    *,
+    lang: str,
+    origin: Location,
+    within: bool,
+    radius_km: float,
+) -> None:
+    """Heading, count, the cards, a small map and a print button."""
+    st.subheader(t("find.results_heading"))
+    st.caption(origin.label)
+    if not within:
+        st.info(t("find.no_results"))
+    if results.empty:
+        return
+    if within:
+        st.write(t("find.results_count", n=len(results)))
+    cards = "".join(card_html(t, row, family_language=lang) for _, row in results.iterrows())
+    dir_attr = "rtl" if t.rtl else "ltr"
+    st.html(f'<div class="am-results" dir="{dir_attr}">{cards}</div>')
+    st.subheader(t("find.map_heading"))
+    m = family_map(results, (origin.lat, origin.lon), language=lang, radius_km=radius_km)
+    with st.container(key="noprint"):
+        show_map(m, height=320, key="find_map")
+        print_button(t("find.print"))
+
+
+def print_button(label: str) -> None:
+    """A button that opens the browser's print dialog (print CSS hides the chrome)."""
+    st.iframe(
+        '<button onclick="window.parent.print()" style="font-size:1rem;padding:0.5rem 1rem;'
+        'border-radius:8px;border:1px solid #1f6f8b;background:#fff;color:#1f6f8b;cursor:pointer">'
+        f"🖨️ {escape_text(label)}</button>",
+        height=56,
+    )

@@ -1,0 +1,196 @@
+"""Small Streamlit building blocks shared by the pages (pickers, maps, reports, timing)."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from assetmap.auth import visible_schools
+from assetmap.report import ValidationReport
+from ui import cache
+
+#: Emoji shown on the need buttons and in need pickers (UI only; codes come from the taxonomy).
+NEED_ICONS: dict[str, str] = {
+    "food": "🍎",
+    "housing": "🏠",
+    "goods": "👕",
+    "health": "🩺",
+    "mental_health": "💬",
+    "child_care": "🧸",
+    "transportation": "🚌",
+    "technology": "💻",
+    "adult_ed": "🎓",
+    "employment": "💼",
+    "financial": "💵",
+    "legal": "⚖️",
+    "disability": "♿",
+    "out_of_school": "⚽",
+    "tutoring": "📚",
+    "family_leadership": "👪",
+    "language_access": "🗣️",
+    "safety": "🛡️",
+}
+
+RENDER_KEY = "_render_ms"
+
+
+@contextmanager
+def render_timer() -> Iterator[None]:
+    """Time one script run (server side) into ``st.session_state[RENDER_KEY]`` (ms)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        st.session_state[RENDER_KEY] = (time.perf_counter() - start) * 1000.0
+
+
+def show_map(m: Any, *, height: int = 520, key: str | None = None) -> None:
+    """Render a folium map; ``returned_objects=[]`` so panning or zooming never reruns."""
+    st_folium(m, returned_objects=[], height=height, use_container_width=True, key=key)
+
+
+def need_label(code: str) -> str:
+    """'🍎 Food' for a need code."""
+    return f"{NEED_ICONS.get(code, '•')} {cache.taxonomy().label(code)}"
+
+
+def category_label(code: str) -> str:
+    """A category's English label."""
+    cat = cache.taxonomy().categories.get(code)
+    return cat.label if cat else code
+
+
+def language_label(code: str) -> str:
+    """'Spanish — español' for a language code."""
+    lang = cache.languages().get(code)
+    if lang is None:
+        return code
+    return lang.english if lang.autonym == lang.english else f"{lang.english} — {lang.autonym}"
+
+
+def school_picker(*, key: str, label: str = "School", schools: pd.DataFrame | None = None) -> str:
+    """A searchable school selectbox; returns the chosen ``school_id``."""
+    sch = cache.schools() if schools is None else schools
+    sch = sch.sort_values(["name"])
+    ids = sch["school_id"].astype(str).tolist()
+    names = dict(zip(ids, sch["name"].astype(str), strict=True))
+    towns = dict(zip(ids, sch["town"].astype(str), strict=True)) if "town" in sch.columns else {}
+
+    def fmt(sid: str) -> str:
+        town = towns.get(sid)
+        return f"{names[sid]} — {town}" if town and town != "nan" else names[sid]
+
+    return st.selectbox(label, ids, format_func=fmt, key=key)
+
+
+def show_report(report: ValidationReport, *, success: str | None = None) -> None:
+    """Show a validation report: an error or warning naming the file, then the problem table."""
+    errors, warnings = report.errors, report.warnings
+    name = report.file
+    if errors:
+        st.error(
+            f"{name}: {len(errors)} problem(s) stopped rows from loading "
+            f"({report.rows_loaded} of {report.rows_read} rows loaded). "
+            "Fix them in the file and upload it again — details below."
+        )
+    if warnings:
+        st.warning(f"{name}: {len(warnings)} warning(s) — the rows loaded, but check them below.")
+    if not errors and not warnings and success:
+        st.success(success)
+    if errors or warnings:
+        rows = [
+            {
+                "row": p.row,
+                "column": p.column,
+                "value": None if p.value is None else str(p.value),
+                "severity": p.severity,
+                "message": p.message,
+                "hint": p.hint,
+            }
+            for p in list(errors) + list(warnings)
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def text_html(text: object) -> str:
+    """Escape any data string for HTML (quotes too)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def district_picker(*, key: str, label: str = "District", allow_all: bool = True) -> str | None:
+    """A district selectbox (districts that have schools); None means the whole state."""
+    d = cache.districts()
+    sch = cache.schools()
+    with_schools = set(sch["district_id"].astype(str))
+    d = d[d["boundary_id"].astype(str).isin(with_schools)].sort_values("name")
+    ids = d["boundary_id"].astype(str).tolist()
+    names = dict(zip(ids, d["name"].astype(str), strict=True))
+    options: list[str | None] = ([None] if allow_all else []) + ids
+    return st.selectbox(
+        label,
+        options,
+        format_func=lambda i: "All of Connecticut" if i is None else names.get(i, i),
+        key=key,
+    )
+
+
+def schools_for(principal: Any) -> pd.DataFrame:
+    """The schools whose staff data this principal may open (coordinator: own schools;
+    leader: their districts; admin: all)."""
+    return visible_schools(principal, cache.schools())
+
+
+def _lists(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return ", ".join(str(x) for x in v)
+    return "" if v is None else str(v)
+
+
+def partner_table(partners: pd.DataFrame) -> pd.DataFrame:
+    """Partners as a readable table (lists joined)."""
+    cols = [
+        "name",
+        "category",
+        "distance_km",
+        "languages",
+        "services",
+        "phone",
+        "address",
+        "city",
+        "hours",
+        "mou_status",
+        "last_verified",
+        "example",
+    ]
+    out = pd.DataFrame(partners[[c for c in cols if c in partners.columns]]).copy()
+    for c in ("languages", "services"):
+        if c in out.columns:
+            out[c] = out[c].map(_lists)
+    if "category" in out.columns:
+        out["category"] = out["category"].map(category_label)
+    return out
+
+
+def match_table(matches: pd.DataFrame) -> pd.DataFrame:
+    """Ranked matches with their score parts, lists joined."""
+    out = pd.DataFrame(matches).drop(columns=["geometry"], errors="ignore").copy()
+    for c in out.columns:
+        if out[c].map(lambda v: isinstance(v, list | tuple)).any():
+            out[c] = out[c].map(_lists)
+    return out
+
+
+def district_name(district_id: str | None) -> str:
+    """A district's name (or the state's)."""
+    if district_id is None:
+        return "All of Connecticut"
+    d = cache.districts()
+    hit = d.loc[d["boundary_id"].astype(str) == str(district_id), "name"]
+    return str(hit.iloc[0]) if len(hit) else str(district_id)
