@@ -76,7 +76,15 @@ class Hit:
 class ReplayServer:
     """Start with ``with ReplayServer() as srv:``; ``srv.url`` is the base URL."""
 
-    def __init__(self, *, nominatim_min_interval: float = 1.0, slow_s: float = 3.0, seed: int = 7):
+    def __init__(
+        self,
+        *,
+        nominatim_min_interval: float = 1.0,
+        slow_s: float = 3.0,
+        seed: int = 7,
+        known: dict[str, tuple[float, float]] | None = None,
+    ):
+        self.known = {norm(k): v for k, v in (known or {}).items()}
         self.nominatim_min_interval = nominatim_min_interval
         self.slow_s = slow_s
         self.empty_batch_replies = 0
@@ -115,6 +123,10 @@ class ReplayServer:
     def __exit__(self, *exc: Any) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def point(self, street: str) -> tuple[float, float]:
+        """(lat, lon) for a street: from ``known`` (real places) or :func:`expected_point`."""
+        return self.known.get(norm(street)) or expected_point(street)
 
     # -- what the tests look at ------------------------------------------------------------
     def hits_for(self, path: str) -> list[Hit]:
@@ -180,7 +192,7 @@ class ReplayServer:
         status = census_status(street)
         matches = []
         if status in ("Exact", "Non_Exact"):
-            lat, lon = expected_point(street)
+            lat, lon = self.point(street)
             matches.append(
                 {
                     "matchedAddress": address.upper(),
@@ -251,7 +263,7 @@ class ReplayServer:
             elif status == "Tie":
                 w.writerow([rid, line, "Tie"])
             else:
-                lat, lon = expected_point(street)
+                lat, lon = self.point(street)
                 w.writerow(
                     [rid, line, "Match", status, line.upper(), f"{lon},{lat}", "76225813", "L"]
                 )
@@ -294,7 +306,7 @@ class ReplayServer:
             self._reply(h, 200, b"[]", "application/json")
             return
         street = q.split(",")[0]
-        lat, lon = expected_point(street)
+        lat, lon = self.point(street)
         place = {
             "place_id": place_id,
             "licence": "Data © OpenStreetMap contributors, ODbL 1.0. https://osm.org/copyright",

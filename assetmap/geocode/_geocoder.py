@@ -364,7 +364,9 @@ def geocode_frame(
     the header synonyms. With ``keep_existing`` rows that already have valid ``lat``/``lon``
     keep them (source ``source``). ``allow_external=False`` uses only the offline gazetteer
     (the rule for family addresses). ``progress(done, total)`` reports progress. The run's
-    :class:`GeocodeSummary` is in ``result.attrs['geocode_summary']`` (a dict).
+    :class:`GeocodeSummary` is in ``result.attrs['geocode_summary']`` (a dict); a failure's
+    ``row`` is the index label when the index is named ``row`` (as :mod:`assetmap.io` gives),
+    else the 1-based position.
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"geocode_frame needs a DataFrame, got {type(df).__name__}")
@@ -405,7 +407,7 @@ def geocode_frame(
             summary.failed += 1
             summary.failures.append(
                 {
-                    "row": i + 1,
+                    "row": int(out.index[i]) if out.index.name == "row" else i + 1,
                     "address": addr.oneline(),
                     "status": res.status,
                     "reason": res.message,
