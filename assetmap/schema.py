@@ -176,12 +176,12 @@ def parse_number(v: Any, *, decimal_comma: bool = False) -> float | None:
         sign = -1.0 if m.group(2).upper() in ("S", "W") else 1.0
     if s.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"):
         return float(s.replace("inity", "").replace("Inity", "")) * sign
-    if re.fullmatch(r"[-+]?\d{1,3},\d+", s) or (
-        decimal_comma and re.fullmatch(r"[-+]?[\d.]*,\d+", s)
-    ):
+    if decimal_comma and re.fullmatch(r"[-+]?[\d.]*,\d+", s):
         s = s.replace(".", "").replace(",", ".")
     elif re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", s):
-        s = s.replace(",", "")
+        s = s.replace(",", "")  # thousands separators: 1,200
+    elif re.fullmatch(r"[-+]?\d{1,3},\d+", s):
+        s = s.replace(",", ".")  # a decimal comma: 41,76
     if not _NUM.match(s):
         raise ValueError(s)
     return float(s) * sign
