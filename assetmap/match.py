@@ -1,0 +1,619 @@
+"""Rank partners for a school's needs, with every score explainable by its parts.
+
+For a school and one of its needs, a candidate partner serves the need and is within reach
+(``settings.reach_for(need)`` km great-circle from the school, or inside the school's
+attendance zone when zones are given). Its score is a weighted mean of parts in 0..1:
+
+* ``distance_decay``  = exp(-distance_km / settings.distance_decay_km)
+* ``language_coverage`` = share of the need's families whose home language the partner
+  serves (English-speaking families and families with no stated language count as covered
+  by every partner)
+* ``capacity_part``   = capacity / (capacity + families with the need); 0.5 when unknown
+* ``verified_part``   = 0.5 ** (age of last_verified / settings.stale_after_days); 0 if never
+* ``mou_part``        = active 1, prospective 0.5, expired 0.25, none 0
+
+``score = sum(weight_k * part_k) / sum(weight_k)`` with the ``weight_*`` settings.
+
+Privacy: the family weights come from :meth:`NeedProfile._analysis_weights`, which derives
+them from the suppressed (published) figures, so shares and scores never reveal a
+suppressed cell; ``language_coverage_estimated`` is True where a share rests on an equal
+split of hidden cells. Only suppressed displays of counts are ever output.
+
+Everything is vectorised over (school, partner) pairs from
+:meth:`PartnerIndex.pairs_within`; the only Python loops run over needs and languages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from assetmap._errors import InputError
+from assetmap.index import PartnerIndex, haversine_km
+from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
+from assetmap.settings import Settings, get_settings
+from assetmap.taxonomy import load_taxonomy
+
+__all__ = [
+    "MOU_PARTS",
+    "MATCH_COLUMNS",
+    "match_school",
+    "match_all",
+    "score_pairs",
+    "AnalysisContext",
+    "prepare",
+]
+
+log = logging.getLogger(__name__)
+
+MOU_PARTS = {"active": 1.0, "prospective": 0.5, "expired": 0.25, "none": 0.0}
+PART_COLUMNS = ("distance_decay", "language_coverage", "capacity_part", "verified_part", "mou_part")
+
+MATCH_COLUMNS = [
+    "school_id",
+    "school_name",
+    "district_id",
+    "need",
+    "need_label",
+    "families_display",
+    "rank",
+    "partner_id",
+    "partner_name",
+    "category",
+    "serves",
+    "distance_km",
+    "within_reach",
+    "in_zone",
+    "reach_km",
+    "languages",
+    "languages_needed",
+    "language_coverage",
+    "language_coverage_estimated",
+    "distance_decay",
+    "capacity_part",
+    "verified_part",
+    "mou_part",
+    "score",
+    "mou_status",
+    "last_verified",
+    "stale",
+    "example",
+    "explain",
+]
+
+
+def _weights(settings: Settings) -> np.ndarray:
+    w = np.array(
+        [
+            settings.weight_distance,
+            settings.weight_language,
+            settings.weight_capacity,
+            settings.weight_verified,
+            settings.weight_mou,
+        ],
+        dtype=float,
+    )
+    if (w < 0).any() or w.sum() <= 0:
+        raise InputError("matching weights must be non-negative and not all zero (settings)")
+    return w
+
+
+@dataclass
+class AnalysisContext:
+    """Everything matching, gaps and networks share for one (profile, partners, schools) run."""
+
+    index: PartnerIndex
+    profile: NeedProfile
+    settings: Settings
+    schools: pd.DataFrame  # school_id, school_name, district_id, lat, lon (survey schools)
+    weights: pd.DataFrame  # school_id, need, language, families, small (safe weights)
+    languages: list[str]
+    partner_lang: np.ndarray  # (n_partners, n_languages) bool; en and und always True
+    capacity: np.ndarray
+    verified_part: np.ndarray
+    stale: np.ndarray
+    mou_part: np.ndarray
+    mou_status: np.ndarray
+    zones: gpd.GeoDataFrame | None = None
+    cache: dict = field(default_factory=dict)
+
+    def school_pos(self, school_ids: Iterable[str]) -> np.ndarray:
+        lookup = pd.Series(np.arange(len(self.schools)), index=self.schools["school_id"])
+        ids = [str(s) for s in school_ids]
+        missing = [s for s in ids if s not in lookup.index]
+        if missing:
+            raise InputError(
+                f"school(s) {', '.join(missing[:5])} have no survey responses or are unknown; "
+                "check the id (run 'assetmap needs' to list the surveyed schools)"
+            )
+        return lookup.loc[ids].to_numpy()
+
+    def demand(self, need: str) -> tuple[np.ndarray, np.ndarray]:
+        """(families per school, families per school x language) for a need (safe weights)."""
+        key = ("demand", need)
+        if key in self.cache:
+            return self.cache[key]
+        w = self.weights[self.weights["need"] == need]
+        mat = np.zeros((len(self.schools), len(self.languages)))
+        if len(w):
+            si = self.school_pos(w["school_id"])
+            li = pd.Index(self.languages).get_indexer(w["language"])
+            np.add.at(mat, (si, li), w["families"].to_numpy(dtype=float))
+        self.cache[key] = (mat.sum(axis=1), mat)
+        return self.cache[key]
+
+    def displays(self) -> tuple[dict, dict, dict]:
+        """Suppressed displays: {school: 'fewer than N responses'} for small schools,
+        {(school, need): display}, {(school, need, language): display}."""
+        if "displays" not in self.cache:
+            pub = self.profile.published()
+            small = pub.loc[pub["display"].astype(str).str.startswith("fewer than")]
+            need = pub[pub["dimension"] == "need"]
+            nl = pub[pub["dimension"] == "need_language"]
+            self.cache["displays"] = (
+                dict(zip(small["school_id"], small["display"], strict=True)),
+                dict(
+                    zip(
+                        zip(need["school_id"], need["need"], strict=True),
+                        need["display"],
+                        strict=True,
+                    )
+                ),
+                dict(
+                    zip(
+                        zip(nl["school_id"], nl["need"], nl["language"], strict=True),
+                        nl["display"],
+                        strict=True,
+                    )
+                ),
+            )
+        return self.cache["displays"]
+
+
+def _verified(partners: pd.DataFrame, stale_days: int) -> tuple[np.ndarray, np.ndarray]:
+    lv = pd.to_datetime(partners["last_verified"], errors="coerce", utc=True)
+    today = pd.Timestamp(date.today(), tz="UTC")
+    age = (today - lv).dt.days.to_numpy(dtype=float)
+    part = np.where(np.isnan(age), 0.0, 0.5 ** (np.clip(age, 0, None) / max(stale_days, 1)))
+    stale = np.isnan(age) | (age > stale_days)
+    return part, stale
+
+
+def prepare(
+    *,
+    partners_index: PartnerIndex,
+    profile: NeedProfile,
+    schools: pd.DataFrame | None = None,
+    settings: Settings | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+) -> AnalysisContext:
+    """Build the shared context. ``schools`` gives coordinates (school_id + geometry or lat/lon)
+    when the profile was built without them."""
+    s = settings or get_settings()
+    meta = profile._schools.copy()  # noqa: SLF001 - school list only, no figures
+    if ("lat" not in meta.columns or meta["lat"].isna().all()) and schools is not None:
+        sch = schools.assign(school_id=schools["school_id"].astype(str)).drop_duplicates(
+            "school_id"
+        )
+        if "geometry" in sch.columns:
+            g = gpd.GeoSeries(sch.geometry.values, index=sch["school_id"])
+            meta["lat"] = [
+                p.y if p is not None and not p.is_empty else np.nan
+                for p in g.reindex(meta["school_id"])
+            ]
+            meta["lon"] = [
+                p.x if p is not None and not p.is_empty else np.nan
+                for p in g.reindex(meta["school_id"])
+            ]
+        else:
+            sch = sch.set_index("school_id")
+            meta["lat"] = sch["lat"].reindex(meta["school_id"]).to_numpy(dtype=float)
+            meta["lon"] = sch["lon"].reindex(meta["school_id"]).to_numpy(dtype=float)
+    if "lat" not in meta.columns:
+        meta["lat"] = np.nan
+        meta["lon"] = np.nan
+    meta = meta.reset_index(drop=True)
+    weights = profile._analysis_weights()  # noqa: SLF001
+    langs = list(dict.fromkeys(["en", UNKNOWN_LANGUAGE, *profile.languages]))
+    p = partners_index.partners
+    lang_index = pd.Index(langs)
+    plang = np.zeros((len(p), len(langs)), dtype=bool)
+    lens = np.fromiter((len(v) for v in p["languages"]), dtype=np.int64, count=len(p))
+    rows = np.repeat(np.arange(len(p)), lens)
+    codes = [c for v in p["languages"] for c in v]
+    cols = lang_index.get_indexer(codes) if codes else np.array([], dtype=np.int64)
+    ok = cols >= 0
+    plang[rows[ok], cols[ok]] = True
+    plang[:, 0] = True  # English-speaking families: covered by every partner
+    plang[:, 1] = True  # no stated language: no evidence of a language barrier
+    verified, stale = _verified(p, s.stale_after_days)
+    mou = p["mou_status"].astype(str).str.lower().to_numpy()
+    return AnalysisContext(
+        index=partners_index,
+        profile=profile,
+        settings=s,
+        schools=meta,
+        weights=weights,
+        languages=langs,
+        partner_lang=plang,
+        capacity=pd.to_numeric(p["capacity"], errors="coerce").to_numpy(dtype=float),
+        verified_part=verified,
+        stale=stale,
+        mou_part=np.array([MOU_PARTS.get(m, 0.0) for m in mou]),
+        mou_status=mou,
+        zones=zones,
+    )
+
+
+@dataclass
+class Pairs:
+    """Scored (school, partner) pairs for one need; arrays aligned."""
+
+    need: str
+    reach_km: float
+    school: np.ndarray  # positions in ctx.schools
+    partner: np.ndarray  # positions in ctx.index.partners
+    distance_km: np.ndarray
+    within_reach: np.ndarray
+    in_zone: np.ndarray
+    language_coverage: np.ndarray
+    language_estimated: np.ndarray
+    distance_decay: np.ndarray
+    capacity_part: np.ndarray
+    verified_part: np.ndarray
+    mou_part: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.school)
+
+    def take(self, sel: np.ndarray) -> Pairs:
+        return Pairs(
+            self.need,
+            self.reach_km,
+            *(getattr(self, f)[sel] for f in _PAIR_ARRAYS),
+        )
+
+
+_PAIR_ARRAYS = (
+    "school",
+    "partner",
+    "distance_km",
+    "within_reach",
+    "in_zone",
+    "language_coverage",
+    "language_estimated",
+    "distance_decay",
+    "capacity_part",
+    "verified_part",
+    "mou_part",
+    "score",
+)
+
+
+def _zone_pairs(
+    ctx: AnalysisContext, need: str, school_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(school position, partner position) for partners serving ``need`` inside each school's
+    attendance zone."""
+    if ctx.zones is None or len(ctx.zones) == 0 or "school_id" not in ctx.zones.columns:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    mask = ctx.index.filter_mask(needs=[need])
+    cand = np.flatnonzero(mask)
+    if len(cand) == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    zones = ctx.zones.to_crs("EPSG:4326") if ctx.zones.crs is not None else ctx.zones
+    ids = ctx.schools["school_id"].to_numpy()[school_pos]
+    zones = zones.loc[zones["school_id"].astype(str).isin(ids), ["school_id", "geometry"]]
+    if zones.empty:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    pts = gpd.GeoDataFrame(
+        {"ppos": cand},
+        geometry=gpd.points_from_xy(ctx.index.lon[cand], ctx.index.lat[cand]),
+        crs="EPSG:4326",
+    )
+    j = gpd.sjoin(pts, zones.assign(school_id=zones["school_id"].astype(str)), predicate="within")
+    if j.empty:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    spos = pd.Series(np.arange(len(ctx.schools)), index=ctx.schools["school_id"])
+    return spos.loc[j["school_id"]].to_numpy(), j["ppos"].to_numpy(dtype=np.int64)
+
+
+def score_pairs(
+    ctx: AnalysisContext,
+    need: str,
+    school_pos: np.ndarray,
+    *,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Pairs:
+    """Every partner serving ``need`` within reach of the given schools, scored.
+
+    ``extra`` adds (school position, partner position) pairs outside reach (e.g. the nearest
+    partner beyond reach) scored the same way with ``within_reach`` False.
+    """
+    s = ctx.settings
+    reach = s.reach_for(need)
+    school_pos = np.asarray(school_pos, dtype=np.int64)
+    lat = ctx.schools["lat"].to_numpy(dtype=float)
+    lon = ctx.schools["lon"].to_numpy(dtype=float)
+    located = school_pos[np.isfinite(lat[school_pos]) & np.isfinite(lon[school_pos])]
+    qi, pp, dist = ctx.index.pairs_within(lat[located], lon[located], reach, needs=[need])
+    sp = located[qi]
+    in_zone = np.zeros(len(sp), dtype=bool)
+    zs, zp = _zone_pairs(ctx, need, located)
+    if len(zs):
+        n = len(ctx.index.partners)
+        have = pd.Index(sp * n + pp)
+        zkey = zs * n + zp
+        hit = have.get_indexer(zkey)
+        in_zone[hit[hit >= 0]] = True
+        new = hit < 0
+        zs, zp = zs[new], zp[new]
+        zd = haversine_km(lat[zs], lon[zs], ctx.index.lat[zp], ctx.index.lon[zp])
+        sp = np.concatenate([sp, zs])
+        pp = np.concatenate([pp, zp])
+        dist = np.concatenate([dist, zd])
+        in_zone = np.concatenate([in_zone, np.ones(len(zs), dtype=bool)])
+    within = np.ones(len(sp), dtype=bool)
+    if extra is not None and len(extra[0]):
+        es, ep = np.asarray(extra[0], dtype=np.int64), np.asarray(extra[1], dtype=np.int64)
+        ed = haversine_km(lat[es], lon[es], ctx.index.lat[ep], ctx.index.lon[ep])
+        sp = np.concatenate([sp, es])
+        pp = np.concatenate([pp, ep])
+        dist = np.concatenate([dist, ed])
+        in_zone = np.concatenate([in_zone, np.zeros(len(es), dtype=bool)])
+        within = np.concatenate([within, ed <= reach + 1e-9])
+    families, mat = ctx.demand(need)
+    covered = np.zeros(len(sp))
+    for li in np.flatnonzero(mat.sum(axis=0) > 0):
+        covered += mat[sp, li] * ctx.partner_lang[pp, li]
+    fam = families[sp]
+    cov = np.where(fam > 0, covered / np.where(fam > 0, fam, 1.0), 1.0)
+    est = _estimated_mask(ctx, need)[sp] & (cov < 1.0) & (cov > 0.0)
+    decay = np.exp(-dist / max(s.distance_decay_km, 1e-9))
+    cap = ctx.capacity[pp]
+    cap_part = np.where(np.isnan(cap), 0.5, cap / np.maximum(cap + fam, 1e-9))
+    cap_part = np.where(~np.isnan(cap) & (cap + fam <= 0), 0.0, cap_part)
+    ver = ctx.verified_part[pp]
+    mou = ctx.mou_part[pp]
+    w = _weights(s)
+    parts = np.vstack([decay, cov, cap_part, ver, mou])
+    score = (w[:, None] * parts).sum(axis=0) / w.sum()
+    return Pairs(
+        need, reach, sp, pp, dist, within, in_zone, cov, est, decay, cap_part, ver, mou, score
+    )
+
+
+def _estimated_mask(ctx: AnalysisContext, need: str) -> np.ndarray:
+    """Per school: True when the need's language split rests on hidden (suppressed) cells."""
+    key = ("_est", need)
+    cache = ctx.cache
+    if key not in cache:
+        pub = ctx.profile.published()
+        rows = pub[(pub["dimension"] == "need_language") & (pub["need"] == need)]
+        hidden = set(rows.loc[rows["suppressed"].astype(bool), "school_id"])
+        small = set(ctx.weights.loc[ctx.weights["small"], "school_id"])
+        cache[key] = ctx.schools["school_id"].isin(hidden | small).to_numpy()
+    return cache[key]
+
+
+def top_k(pairs: Pairs, k: int | None) -> Pairs:
+    """Pairs ordered by school, then within reach first, score (desc), distance; ``k`` per
+    school (all when None)."""
+    order = np.lexsort((pairs.distance_km, -pairs.score, ~pairs.within_reach, pairs.school))
+    p = pairs.take(order)
+    if k is None or len(p) == 0:
+        return p
+    first = np.r_[True, p.school[1:] != p.school[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(p)), 0))
+    rank = np.arange(len(p)) - start
+    return p.take(rank < k)
+
+
+def nearest_beyond(ctx: AnalysisContext, need: str, school_pos: np.ndarray, **filters):
+    """(distance_km, partner position) of the nearest partner serving ``need`` for each school
+    (any distance); position -1 when none exists."""
+    lat = ctx.schools["lat"].to_numpy(dtype=float)[school_pos]
+    lon = ctx.schools["lon"].to_numpy(dtype=float)[school_pos]
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    d = np.full(len(school_pos), np.inf)
+    p = np.full(len(school_pos), -1, dtype=np.int64)
+    if ok.any():
+        dd, pp = ctx.index.knn_many(lat[ok], lon[ok], 1, needs=[need], **filters)
+        d[ok], p[ok] = dd[:, 0], pp[:, 0]
+    return d, p
+
+
+def _schools_with_need(ctx: AnalysisContext, need: str, school_pos: np.ndarray) -> np.ndarray:
+    fam, _ = ctx.demand(need)
+    return school_pos[fam[school_pos] > 0]
+
+
+def needs_of(ctx: AnalysisContext, school_pos: np.ndarray) -> list[str]:
+    """Top-level needs (taxonomy order) reported at any of the schools."""
+    ids = set(ctx.schools["school_id"].to_numpy()[school_pos])
+    present = set(ctx.weights.loc[ctx.weights["school_id"].isin(ids), "need"])
+    return [n for n in load_taxonomy().top_needs if n in present]
+
+
+def _fmt_langs(codes: Sequence[str]) -> str:
+    from assetmap.languages import load_languages
+
+    langs = load_languages()
+    return ", ".join(langs.name(c) for c in codes) or "none listed"
+
+
+def _explain(row: dict, settings: Settings) -> str:
+    w = _weights(settings)
+    cov = row["language_coverage"]
+    cov_txt = f"{cov:.0%}" + (
+        " (estimated: small counts hidden)" if row["language_coverage_estimated"] else ""
+    )
+    reach_txt = (
+        "inside the attendance zone"
+        if row["in_zone"] and row["distance_km"] > row["reach_km"]
+        else f"within the {row['reach_km']:g} km reach"
+        if row["within_reach"]
+        else f"beyond the {row['reach_km']:g} km reach"
+    )
+    cap = row.get("capacity")
+    cap_txt = "unknown capacity" if cap is None or pd.isna(cap) else f"capacity {cap:g}"
+    lv = row["last_verified"] or "never verified"
+    terms = " + ".join(f"{wk:g}x{row[c]:.2f}" for wk, c in zip(w, PART_COLUMNS, strict=True))
+    return (
+        f"{row['partner_name']} serves {row['need_label']}; {row['distance_km']:.1f} km away "
+        f"({reach_txt}) -> distance {row['distance_decay']:.2f}; languages "
+        f"{_fmt_langs(row['languages'])} cover {cov_txt} of the need's families -> language "
+        f"{cov:.2f}; {cap_txt} -> capacity {row['capacity_part']:.2f}; verified: {lv} -> "
+        f"{row['verified_part']:.2f}; MOU {row['mou_status']} -> {row['mou_part']:.2f}. "
+        f"Score = ({terms}) / {w.sum():g} = {row['score']:.3f}"
+    )
+
+
+def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> pd.DataFrame:
+    """Pairs as a match frame (MATCH_COLUMNS)."""
+    tax = load_taxonomy()
+    p = ctx.index.partners
+    sch = ctx.schools
+    pub = ctx.profile.published()
+    need_rows = pub[(pub["dimension"] == "need") & (pub["need"] == pairs.need)]
+    disp = dict(zip(need_rows["school_id"], need_rows["display"], strict=True))
+    small_disp = pub.loc[pub["display"].astype(str).str.startswith("fewer than")]
+    disp.update(dict(zip(small_disp["school_id"], small_disp["display"], strict=True)))
+    w = ctx.weights[ctx.weights["need"] == pairs.need]
+    needed = w.groupby("school_id")["language"].agg(
+        lambda s: [x for x in ctx.languages if x in set(s) and x != UNKNOWN_LANGUAGE]
+    )
+    sid = sch["school_id"].to_numpy()[pairs.school]
+    first = np.r_[True, pairs.school[1:] != pairs.school[:-1]] if len(pairs) else np.array([])
+    start = np.maximum.accumulate(np.where(first, np.arange(len(pairs)), 0)) if len(pairs) else []
+    out = pd.DataFrame(
+        {
+            "school_id": sid,
+            "school_name": sch["school_name"].to_numpy()[pairs.school],
+            "district_id": sch["district_id"].to_numpy()[pairs.school],
+            "need": pairs.need,
+            "need_label": tax.label(pairs.need),
+            "families_display": [disp.get(s, "") for s in sid],
+            "rank": (np.arange(len(pairs)) - start + 1).astype(int)
+            if len(pairs)
+            else np.array([], dtype=int),
+            "partner_id": p["partner_id"].to_numpy()[pairs.partner],
+            "partner_name": p["name"].to_numpy()[pairs.partner],
+            "category": p["category"].to_numpy()[pairs.partner],
+            "serves": True,
+            "distance_km": np.round(pairs.distance_km, 3),
+            "within_reach": pairs.within_reach | pairs.in_zone,
+            "in_zone": pairs.in_zone,
+            "reach_km": pairs.reach_km,
+            "languages": [list(v) for v in p["languages"].to_numpy()[pairs.partner]],
+            "languages_needed": [list(needed.get(s, [])) for s in sid],
+            "language_coverage": pairs.language_coverage,
+            "language_coverage_estimated": pairs.language_estimated,
+            "distance_decay": pairs.distance_decay,
+            "capacity_part": pairs.capacity_part,
+            "verified_part": pairs.verified_part,
+            "mou_part": pairs.mou_part,
+            "score": pairs.score,
+            "mou_status": ctx.mou_status[pairs.partner],
+            "last_verified": [
+                None
+                if v is None
+                or (isinstance(v, float) and np.isnan(v))
+                or str(v) in ("", "NaT", "nan")
+                else str(v)
+                for v in p["last_verified"].to_numpy()[pairs.partner]
+            ],
+            "stale": ctx.stale[pairs.partner],
+            "example": p["example"].to_numpy(dtype=bool)[pairs.partner],
+            "capacity": ctx.capacity[pairs.partner],
+        }
+    )
+    out["explain"] = [_explain(r, ctx.settings) for r in out.to_dict("records")] if explain else ""
+    return out[MATCH_COLUMNS]
+
+
+def match_all(
+    school_ids: Iterable[str] | None = None,
+    *,
+    partners_index: PartnerIndex | None = None,
+    profile: NeedProfile,
+    schools: pd.DataFrame | None = None,
+    settings: Settings | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    limit: int | None = 10,
+    context: AnalysisContext | None = None,
+    explain: bool = True,
+) -> pd.DataFrame:
+    """Ranked candidates for every need of many schools (all surveyed schools by default).
+
+    For each school x need: up to ``limit`` partners within reach (best score first); when
+    none is within reach, the nearest partner beyond reach (``within_reach`` False). Needs
+    with no partner anywhere have no rows (see :func:`assetmap.coverage.gaps`).
+    """
+    ctx = context or prepare(
+        partners_index=_require_index(partners_index),
+        profile=profile,
+        schools=schools,
+        settings=settings,
+        zones=zones,
+    )
+    pos = np.arange(len(ctx.schools)) if school_ids is None else ctx.school_pos(school_ids)
+    frames = []
+    for need in needs_of(ctx, pos):
+        with_need = _schools_with_need(ctx, need, pos)
+        pairs = score_pairs(ctx, need, with_need)
+        have = np.isin(with_need, pairs.school)
+        lacking = with_need[~have]
+        if len(lacking):
+            _, near = nearest_beyond(ctx, need, lacking)
+            ok = near >= 0
+            pairs = score_pairs(ctx, need, with_need, extra=(lacking[ok], near[ok]))
+        frames.append(pairs_frame(ctx, top_k(pairs, limit), explain=explain))
+    if not frames:
+        return pd.DataFrame(columns=MATCH_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    order = {s: i for i, s in enumerate(ctx.schools["school_id"])}
+    tax_order = {n: i for i, n in enumerate(load_taxonomy().top_needs)}
+    out = out.assign(_s=out["school_id"].map(order), _n=out["need"].map(tax_order))
+    return (
+        out.sort_values(["_s", "_n", "rank"], kind="stable")
+        .drop(columns=["_s", "_n"])
+        .reset_index(drop=True)
+    )
+
+
+def match_school(
+    school_id: str,
+    *,
+    partners_index: PartnerIndex,
+    profile: NeedProfile,
+    schools: pd.DataFrame | None = None,
+    settings: Settings | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    limit: int | None = 10,
+) -> pd.DataFrame:
+    """Ranked candidate partners per need for one school (see :func:`match_all`)."""
+    return match_all(
+        [school_id],
+        partners_index=partners_index,
+        profile=profile,
+        schools=schools,
+        settings=settings,
+        zones=zones,
+        limit=limit,
+    )
+
+
+def _require_index(idx: PartnerIndex | None) -> PartnerIndex:
+    if idx is None:
+        from assetmap.data import load_partners
+
+        return PartnerIndex.build(load_partners())
+    return idx

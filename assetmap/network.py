@@ -1,0 +1,496 @@
+"""Coordinated partner networks: per school and need, a lead partner and up to two backups.
+
+Objective (per school). For each need ``n`` with candidate partners ``C_n`` (the best
+``candidates`` partners within reach by match score) choose a set ``S_n`` of
+``k_n = min(3, |C_n|)`` partners, maximising
+
+    F = sum_n w_n * [ cov_n(S_n) + mu * mean score(S_n) ]  -  lam * |union of all S_n|
+
+where ``w_n`` is the need's share of the school's need-families, ``cov_n(S)`` the share of
+the need's families whose home language at least one partner in ``S`` serves (English and
+not stated count as covered), ``mu`` (default 0.1) rewards better-scoring partners and
+``lam`` (default 0.02) charges every distinct partner, so the network uses as few
+organisations as it can for the same coverage. In each ``S_n`` the partner with the highest
+own coverage (then score) is the lead, the others are backups.
+
+Method. When the number of possible choices is at most ``exact_limit`` the choice is
+exact (enumeration). Otherwise a greedy pass adds, one slot at a time, the (need, partner)
+with the largest marginal gain, then a 1-swap local search improves it. Per need the
+coverage term is a weighted maximum-coverage problem under a cardinality constraint, for
+which greedy is a (1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978); the partner
+penalty and score term make the full objective non-monotone, so for them the swap search is
+a heuristic, and the tests compare against brute force on small instances.
+
+Partners leading for more than ``settings.lead_partner_load_warning`` schools are flagged
+``overloaded`` (``lead_load`` counts the schools they lead for).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from assetmap.index import PartnerIndex
+from assetmap.languages import load_languages
+from assetmap.match import (
+    AnalysisContext,
+    _require_index,
+    _schools_with_need,
+    nearest_beyond,
+    needs_of,
+    prepare,
+    score_pairs,
+    top_k,
+)
+from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
+from assetmap.settings import Settings
+from assetmap.taxonomy import load_taxonomy
+
+__all__ = [
+    "NETWORK_COLUMNS",
+    "NetworkInstance",
+    "build_network",
+    "objective",
+    "solve",
+    "solve_exact",
+    "solve_greedy",
+]
+
+log = logging.getLogger(__name__)
+
+NETWORK_COLUMNS = [
+    "school_id",
+    "school_name",
+    "district_id",
+    "need",
+    "need_label",
+    "role",
+    "rank",
+    "partner_id",
+    "partner_name",
+    "category",
+    "distance_km",
+    "languages",
+    "languages_needed",
+    "language_coverage",
+    "score",
+    "reason",
+    "mou_status",
+    "example",
+    "stale",
+    "partner_lat",
+    "partner_lon",
+    "school_lat",
+    "school_lon",
+    "phone",
+    "address",
+    "hours",
+    "website",
+    "lead_load",
+    "overloaded",
+    "families_display",
+]
+
+SLOTS = 3
+
+
+@dataclass
+class NetworkInstance:
+    """One school's choice problem. Candidates are identified by ``ids`` (partner positions).
+
+    ``demand[n]`` — families of need n per language (L,); ``covers[n]`` — (K_n, L) bool, which
+    languages candidate k serves; ``scores[n]`` — (K_n,) match scores; ``ids[n]`` — (K_n,)
+    partner ids (the same id may appear under several needs).
+    """
+
+    needs: list[str]
+    demand: list[np.ndarray]
+    covers: list[np.ndarray]
+    scores: list[np.ndarray]
+    ids: list[np.ndarray]
+    mu: float = 0.1
+    lam: float = 0.02
+
+    @property
+    def weights(self) -> np.ndarray:
+        tot = np.array([d.sum() for d in self.demand], dtype=float)
+        return tot / tot.sum() if tot.sum() > 0 else np.full(len(tot), 1.0 / max(len(tot), 1))
+
+    def slots(self, n: int) -> int:
+        return min(SLOTS, len(self.ids[n]))
+
+
+def _cov(inst: NetworkInstance, n: int, chosen: Iterable[int]) -> float:
+    d = inst.demand[n]
+    tot = d.sum()
+    chosen = list(chosen)
+    if tot <= 0:
+        return 1.0
+    if not chosen:
+        return 0.0
+    mask = inst.covers[n][chosen].any(axis=0)
+    return float((d * mask).sum() / tot)
+
+
+def objective(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> float:
+    """F of a choice: ``choice[n]`` is the tuple of candidate indexes chosen for need n."""
+    w = inst.weights
+    f = 0.0
+    used: set = set()
+    for n, sel in enumerate(choice):
+        if not sel:
+            continue
+        f += w[n] * (_cov(inst, n, sel) + inst.mu * float(np.mean(inst.scores[n][list(sel)])))
+        used.update(inst.ids[n][list(sel)].tolist())
+    return f - inst.lam * len(used)
+
+
+def n_choices(inst: NetworkInstance) -> int:
+    total = 1
+    for n in range(len(inst.needs)):
+        total *= len(list(itertools.combinations(range(len(inst.ids[n])), inst.slots(n)))) or 1
+        if total > 10**12:
+            break
+    return total
+
+
+def solve_exact(inst: NetworkInstance) -> list[tuple[int, ...]]:
+    """Best choice by enumeration (first best in lexicographic order on ties)."""
+    options = [
+        list(itertools.combinations(range(len(inst.ids[n])), inst.slots(n)))
+        for n in range(len(inst.needs))
+    ]
+    best, best_f = None, -np.inf
+    for choice in itertools.product(*options):
+        f = objective(inst, list(choice))
+        if f > best_f + 1e-12:
+            best, best_f = list(choice), f
+    return best if best is not None else [() for _ in inst.needs]
+
+
+def solve_greedy(inst: NetworkInstance, *, local_search: bool = True) -> list[tuple[int, ...]]:
+    """Greedy marginal-gain filling of every need's slots, then 1-swap local search."""
+    w = inst.weights
+    chosen: list[list[int]] = [[] for _ in inst.needs]
+    used: dict = {}
+    total_slots = sum(inst.slots(n) for n in range(len(inst.needs)))
+    for _ in range(total_slots):
+        best, best_gain = None, -np.inf
+        for n in range(len(inst.needs)):
+            k = inst.slots(n)
+            if len(chosen[n]) >= k:
+                continue
+            base = _cov(inst, n, chosen[n]) if chosen[n] else 0.0
+            cur = inst.covers[n][chosen[n]].any(axis=0) if chosen[n] else None
+            d = inst.demand[n]
+            tot = d.sum()
+            cand = np.array([c for c in range(len(inst.ids[n])) if c not in chosen[n]])
+            if tot > 0:
+                newmask = inst.covers[n][cand] | (cur if cur is not None else False)
+                cov = (newmask * d).sum(axis=1) / tot
+            else:
+                cov = np.ones(len(cand))
+            # mean-score term: marginal change of mu * mean(scores) after adding
+            s_cur = inst.scores[n][chosen[n]].sum() if chosen[n] else 0.0
+            m = len(chosen[n])
+            mean_new = (s_cur + inst.scores[n][cand]) / (m + 1)
+            mean_old = s_cur / m if m else 0.0
+            new_ids = inst.ids[n][cand]
+            pen = np.array([0.0 if i in used else inst.lam for i in new_ids.tolist()])
+            gain = w[n] * (cov - base + inst.mu * (mean_new - mean_old)) - pen
+            j = int(np.argmax(gain))
+            if gain[j] > best_gain + 1e-12:
+                best, best_gain = (n, int(cand[j])), float(gain[j])
+        if best is None:
+            break
+        n, c = best
+        chosen[n].append(c)
+        pid = inst.ids[n][c].item()
+        used[pid] = used.get(pid, 0) + 1
+    choice = [tuple(sorted(c)) for c in chosen]
+    if local_search:
+        choice = _swap_search(inst, choice)
+    return choice
+
+
+def _swap_search(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    best_f = objective(inst, choice)
+    for _ in range(50):
+        improved = False
+        for n in range(len(inst.needs)):
+            for out in choice[n]:
+                for c in range(len(inst.ids[n])):
+                    if c in choice[n]:
+                        continue
+                    trial = list(choice)
+                    trial[n] = tuple(sorted([x for x in choice[n] if x != out] + [c]))
+                    f = objective(inst, trial)
+                    if f > best_f + 1e-12:
+                        choice, best_f, improved = trial, f, True
+                        break
+                if improved:
+                    break
+            if improved:
+                break
+        if not improved:
+            return choice
+    return choice
+
+
+def solve(
+    inst: NetworkInstance, *, exact_limit: int = 20_000, method: str = "auto"
+) -> list[tuple[int, ...]]:
+    """Exact when the choice count is at most ``exact_limit`` (or ``method='exact'``), else
+    greedy + swap search (``method='greedy'`` forces it)."""
+    if method == "exact" or (method == "auto" and n_choices(inst) <= exact_limit):
+        return solve_exact(inst)
+    return solve_greedy(inst)
+
+
+# ------------------------------------------------------------------------------ the frame
+def build_network(
+    school_ids: Iterable[str] | None = None,
+    *,
+    partners_index: PartnerIndex | None = None,
+    profile: NeedProfile,
+    schools: pd.DataFrame | None = None,
+    settings: Settings | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    context: AnalysisContext | None = None,
+    district: str | None = None,
+    candidates: int = 6,
+    exact_limit: int = 20_000,
+    method: str = "auto",
+    mu: float = 0.1,
+    lam: float = 0.02,
+) -> pd.DataFrame:
+    """The network frame (NETWORK_COLUMNS) for the given schools, or every surveyed school of
+    ``district``, or all surveyed schools."""
+    ctx = context or prepare(
+        partners_index=_require_index(partners_index),
+        profile=profile,
+        schools=schools,
+        settings=settings,
+        zones=zones,
+    )
+    if school_ids is not None:
+        pos = ctx.school_pos(school_ids)
+    elif district is not None:
+        pos = np.flatnonzero(ctx.schools["district_id"].astype(str).to_numpy() == str(district))
+    else:
+        pos = np.arange(len(ctx.schools))
+    tax = load_taxonomy()
+    needs = needs_of(ctx, pos)
+    # candidates per (need, school) -> arrays
+    per_need: dict[str, dict[int, dict[str, np.ndarray]]] = {}
+    nearest: dict[str, dict[int, tuple[float, int]]] = {}
+    mats: dict[str, np.ndarray] = {}
+    for need in needs:
+        with_need = _schools_with_need(ctx, need, pos)
+        pairs = top_k(score_pairs(ctx, need, with_need), candidates)
+        _, mats[need] = ctx.demand(need)
+        groups: dict[int, dict[str, np.ndarray]] = {}
+        if len(pairs):
+            bounds = np.flatnonzero(np.r_[True, pairs.school[1:] != pairs.school[:-1], True])
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                groups[int(pairs.school[a])] = {
+                    "partner": pairs.partner[a:b],
+                    "distance": pairs.distance_km[a:b],
+                    "coverage": pairs.language_coverage[a:b],
+                    "score": pairs.score[a:b],
+                }
+        per_need[need] = groups
+        lacking = np.array([s for s in with_need if int(s) not in groups], dtype=np.int64)
+        if len(lacking):
+            d, j = nearest_beyond(ctx, need, lacking)
+            nearest[need] = {
+                int(s): (float(dd), int(jj)) for s, dd, jj in zip(lacking, d, j, strict=True)
+            }
+    rows: list[dict] = []
+    for s in pos:
+        s = int(s)
+        s_needs = [n for n in needs if s in per_need[n] or s in nearest.get(n, {})]
+        inst_needs = [n for n in s_needs if s in per_need[n]]
+        inst = NetworkInstance(
+            needs=inst_needs,
+            demand=[mats[n][s] for n in inst_needs],
+            covers=[ctx.partner_lang[per_need[n][s]["partner"]] for n in inst_needs],
+            scores=[per_need[n][s]["score"] for n in inst_needs],
+            ids=[per_need[n][s]["partner"] for n in inst_needs],
+            mu=mu,
+            lam=lam,
+        )
+        choice = solve(inst, exact_limit=exact_limit, method=method) if inst_needs else []
+        chosen_by_need = dict(zip(inst_needs, choice, strict=True))
+        all_chosen = [
+            (n, int(per_need[n][s]["partner"][c])) for n in inst_needs for c in chosen_by_need[n]
+        ]
+        for need in s_needs:
+            if need not in chosen_by_need:
+                d, j = nearest[need][s]
+                rows.append(_gap_row(ctx, s, need, d, j, tax))
+                continue
+            cand = per_need[need][s]
+            sel = list(chosen_by_need[need])
+            sel.sort(key=lambda c: (-cand["coverage"][c], -cand["score"][c], cand["distance"][c]))
+            covered = np.zeros(len(ctx.languages), dtype=bool)
+            for rank, c in enumerate(sel, start=1):
+                ppos = int(cand["partner"][c])
+                gained = ctx.partner_lang[ppos] & ~covered
+                reason = _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos)
+                covered |= ctx.partner_lang[ppos]
+                rows.append(_row(ctx, s, need, rank, ppos, cand, c, reason, tax))
+    out = pd.DataFrame(
+        rows, columns=[c for c in NETWORK_COLUMNS if c not in ("lead_load", "overloaded")]
+    )
+    if out.empty:
+        return pd.DataFrame(columns=NETWORK_COLUMNS)
+    leads = out[out["role"] == "lead"].groupby("partner_id")["school_id"].nunique()
+    out["lead_load"] = out["partner_id"].map(leads).fillna(0).astype(int)
+    out["overloaded"] = out["lead_load"] > ctx.settings.lead_partner_load_warning
+    limit = ctx.settings.lead_partner_load_warning
+    out["reason"] = [
+        r + f" Note: leads for {k} schools (above {limit}); consider sharing the lead role."
+        if o and role == "lead"
+        else r
+        for r, k, o, role in zip(
+            out["reason"], out["lead_load"], out["overloaded"], out["role"], strict=True
+        )
+    ]
+    return out[NETWORK_COLUMNS]
+
+
+def _names(codes: Iterable[str]) -> str:
+    langs = load_languages()
+    return ", ".join(langs.name(c) for c in codes if c != UNKNOWN_LANGUAGE)
+
+
+def _needed_codes(ctx: AnalysisContext, s: int, need: str) -> list[str]:
+    mat_row = ctx.demand(need)[1][s]
+    return [
+        c for c, v in zip(ctx.languages, mat_row, strict=True) if v > 0 and c != UNKNOWN_LANGUAGE
+    ]
+
+
+def _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos) -> str:
+    tax = load_taxonomy()
+    needed = set(_needed_codes(ctx, s, need))
+    p = ctx.index.partners
+    name = p["name"].iat[ppos]
+    cov = cand["coverage"][c]
+    speaks = [
+        x
+        for x in ctx.languages[2:]
+        if ctx.partner_lang[ppos, ctx.languages.index(x)] and x in needed
+    ]
+    other = sorted({tax.label(n) for n, q in all_chosen if q == ppos and n != need})
+    also = f" Also chosen for {', '.join(other)} (fewer partners to coordinate)." if other else ""
+    mou = ctx.mou_status[ppos]
+    head = (
+        f"Lead for {tax.label(need)}: {name} serves the need {cand['distance'][c]:.1f} km away "
+        f"and works in languages covering {cov:.0%} of the need's families"
+        if rank == 1
+        else f"Backup {rank - 1} for {tax.label(need)}: {name}, {cand['distance'][c]:.1f} km away"
+    )
+    if rank == 1:
+        lang_txt = f" ({_names(['en', *speaks])})" if speaks else " (English)"
+    else:
+        add = [
+            x for x in ctx.languages if gained[ctx.languages.index(x)] and x in needed and x != "en"
+        ]
+        lang_txt = (
+            f"; adds {_names(add)} for families the lead does not cover"
+            if add
+            else "; same language coverage as the partners above, next best score"
+        )
+    return f"{head}{lang_txt}; match score {cand['score'][c]:.2f}, MOU {mou}.{also}"
+
+
+def _base(ctx: AnalysisContext, s: int, need: str, tax) -> dict:
+    sch = ctx.schools
+    sid = sch["school_id"].iat[s]
+    small_d, need_d, _ = ctx.displays()
+    disp = small_d.get(sid) or need_d.get((sid, need), "")
+    return {
+        "school_id": sid,
+        "school_name": sch["school_name"].iat[s],
+        "district_id": sch["district_id"].iat[s],
+        "need": need,
+        "need_label": tax.label(need),
+        "languages_needed": _needed_codes(ctx, s, need),
+        "school_lat": float(sch["lat"].iat[s]),
+        "school_lon": float(sch["lon"].iat[s]),
+        "families_display": disp,
+    }
+
+
+def _text(v) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    t = str(v)
+    return t if t and t.lower() not in ("nan", "none") else None
+
+
+def _row(ctx, s, need, rank, ppos, cand, c, reason, tax) -> dict:
+    p = ctx.index.partners
+    addr = ", ".join(x for x in (_text(p["address"].iat[ppos]), _text(p["city"].iat[ppos])) if x)
+    if bool(p["sensitive"].iat[ppos]):
+        addr = ""  # never show a sensitive site's address (e.g. a DV shelter)
+    return {
+        **_base(ctx, s, need, tax),
+        "role": "lead" if rank == 1 else "backup",
+        "rank": rank,
+        "partner_id": p["partner_id"].iat[ppos],
+        "partner_name": p["name"].iat[ppos],
+        "category": p["category"].iat[ppos],
+        "distance_km": round(float(cand["distance"][c]), 3),
+        "languages": list(p["languages"].iat[ppos]),
+        "language_coverage": round(float(cand["coverage"][c]), 4),
+        "score": round(float(cand["score"][c]), 4),
+        "reason": reason,
+        "mou_status": ctx.mou_status[ppos],
+        "example": bool(p["example"].iat[ppos]),
+        "stale": bool(ctx.stale[ppos]),
+        "partner_lat": float(ctx.index.lat[ppos]),
+        "partner_lon": float(ctx.index.lon[ppos]),
+        "phone": _text(p["phone"].iat[ppos]),
+        "address": addr or None,
+        "hours": _text(p["hours"].iat[ppos]),
+        "website": _text(p["website"].iat[ppos]),
+    }
+
+
+def _gap_row(ctx, s, need, d, j, tax) -> dict:
+    reach = ctx.settings.reach_for(need)
+    if j >= 0:
+        near = f"nearest: {ctx.index.partners['name'].iat[j]} at {d:.1f} km"
+    else:
+        near = "no partner in the data serves this need"
+    return {
+        **_base(ctx, s, need, tax),
+        "role": "gap",
+        "rank": 0,
+        "partner_id": None,
+        "partner_name": None,
+        "category": None,
+        "distance_km": None,
+        "languages": [],
+        "language_coverage": None,
+        "score": None,
+        "reason": f"Gap: no partner serving {tax.label(need)} within {reach:g} km ({near}).",
+        "mou_status": None,
+        "example": False,
+        "stale": False,
+        "partner_lat": None,
+        "partner_lon": None,
+        "phone": None,
+        "address": None,
+        "hours": None,
+        "website": None,
+    }
