@@ -31,6 +31,7 @@ from shapely.geometry import Point
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assetmap.languages import load_languages  # noqa: E402
 from assetmap.model import (  # noqa: E402
     CRS,
     EXAMPLE_SOURCE_PREFIX,
@@ -1050,6 +1051,423 @@ def tax_label(cat: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# SYNTHETIC family survey
+
+SURVEY_DISTRICTS = {  # district org code -> town whose home-language mix applies
+    "0640011": "Hartford",
+    "0890011": "New Britain",
+    "0340011": "Danbury",
+    "1630011": "Windham",
+}
+SURVEY_SCHOOLS_PER_DISTRICT = 8
+SURVEY_WINDOW = (dt.date(2026, 9, 14), dt.date(2026, 10, 30))
+SURVEY_COLUMNS = [
+    "response_id",
+    "school_id",
+    "school_name",
+    "district_id",
+    "submitted_on",
+    "survey_language",
+    "home_language",
+    "preferred_language",
+    "interpreter_needed",
+    "preferred_contact",
+    "needs",
+    "top_need",
+    "barriers",
+    "best_times",
+    "grades",
+    "household_zip",
+    "respondent_role",
+    "consent_to_contact",
+    "instrument",
+]
+
+#: ACS language group -> specific languages (weights). Groups follow the ACS B16004
+#: classification: Haitian Creole, Portuguese, Polish, Albanian, Slavic languages and the
+#: Indo-Iranian languages (Hindi, Urdu, Bengali, Nepali, Gujarati, Pashto, Dari) are
+#: "other Indo-European"; Chinese, Vietnamese, Karen are "Asian and Pacific Island";
+#: Arabic, Somali, Tigrinya, Swahili are "other". Weights are plausible CT proportions
+#: (DOMAIN.md §3 tiers: Portuguese, Haitian Creole, Polish, Albanian lead the group), NOT
+#: measured: no public per-language table exists for CT towns (SOURCES.md "Not found").
+GROUP_LANGUAGES: dict[str, dict[str, float]] = {
+    "other_indo_european": {
+        "pt": 30,
+        "ht": 16,
+        "pl": 14,
+        "sq": 8,
+        "ru": 5,
+        "uk": 5,
+        "fr": 4,
+        "bs": 3,
+        "it": 3,
+        "hi": 3,
+        "ur": 3,
+        "bn": 3,
+        "ps": 3,
+        "prs": 3,
+        "ne": 2,
+        "gu": 2,
+        "kea": 1,
+    },
+    "asian_pacific_island": {"zh": 55, "vi": 30, "ksw": 15},
+    "other": {"ar": 60, "so": 15, "ti": 10, "sw": 10, "tw": 5},
+}
+#: Town adjustments (multipliers) reflecting well-known local communities.
+TOWN_LANGUAGE_TWEAKS: dict[str, dict[str, float]] = {
+    "Hartford": {
+        "ht": 2.5,
+        "bs": 4,
+        "ne": 4,
+        "ksw": 3,
+        "so": 2,
+        "ps": 3,
+        "prs": 3,
+        "pl": 1.5,
+        "pt": 0.6,
+    },
+    "New Britain": {"pl": 5, "uk": 2, "ar": 1.5, "sq": 1.5, "pt": 0.4},
+    "Danbury": {"pt": 4, "ht": 0.6, "sq": 0.5, "pl": 0.5},
+    "Windham": {"pt": 0.5, "zh": 0.7},
+}
+#: Messy free-text answers per language (what families actually write).
+LANGUAGE_ANSWERS: dict[str, list[str]] = {
+    "en": ["English", "English", "English", "English", "english", "ENGLISH", "Eng"],
+    "es": [
+        "Spanish",
+        "español",
+        "Español",
+        "Espanol",
+        "spanish",
+        "SPANISH",
+        "Español ",
+        "Castellano",
+    ],
+    "pt": ["Portuguese", "Português", "Portuguese (Brazil)", "portugues", "Brazilian Portuguese"],
+    "ht": ["Kreyol", "Kreyòl ayisyen", "Haitian Creole", "Kreyòl", "Haitian", "Creole"],
+    "pl": ["Polski", "Polish", "polish", "polski"],
+    "sq": ["Albanian", "Shqip", "albanian"],
+    "ru": ["Russian", "русский"],
+    "uk": ["Ukrainian", "українська"],
+    "fr": ["French", "Français"],
+    "bs": ["Bosnian", "Bosanski"],
+    "it": ["Italian", "italiano"],
+    "hi": ["Hindi"],
+    "ur": ["Urdu", "اردو"],
+    "bn": ["Bengali", "Bangla"],
+    "ps": ["Pashto", "پښتو", "Pushto"],
+    "prs": ["Dari", "دری", "Afghan Persian"],
+    "ne": ["Nepali", "नेपाली", "Nepalese"],
+    "gu": ["Gujarati"],
+    "kea": ["Cape Verdean Creole", "Kriolu"],
+    "zh": ["Mandarin", "中文", "Chinese", "Cantonese", "普通话"],
+    "vi": ["Vietnamese", "Tiếng Việt"],
+    "ksw": ["Karen"],
+    "ar": ["Arabic", "عربي", "العربية", "Arabe"],
+    "so": ["Somali", "Soomaali"],
+    "ti": ["Tigrinya"],
+    "sw": ["Swahili"],
+    "tw": ["Twi"],
+}
+SURVEY_FORM_LANGUAGES = {"en", "es", "pt", "ht", "ar", "zh", "pl"}
+YES = {"en": "yes", "es": "sí", "pt": "sim", "ht": "wi", "pl": "tak"}
+NO = {"en": "no", "es": "no", "pt": "não", "ht": "non", "pl": "nie"}
+
+#: Need probabilities (top level) for an English-speaking family; language groups shift them.
+NEED_BASE: dict[str, float] = {
+    "food": 0.16,
+    "housing": 0.12,
+    "goods": 0.10,
+    "health": 0.10,
+    "mental_health": 0.14,
+    "child_care": 0.12,
+    "transportation": 0.10,
+    "technology": 0.10,
+    "adult_ed": 0.05,
+    "employment": 0.10,
+    "financial": 0.10,
+    "legal": 0.03,
+    "disability": 0.10,
+    "out_of_school": 0.28,
+    "tutoring": 0.26,
+    "family_leadership": 0.08,
+    "language_access": 0.01,
+    "safety": 0.04,
+}
+NEED_SHIFT: dict[str, dict[str, float]] = {
+    # newcomer / limited-English families: ESL, interpreting, immigration help, insurance
+    "non_english": {
+        "adult_ed": 0.45,
+        "language_access": 0.35,
+        "legal": 0.12,
+        "health": 0.20,
+        "employment": 0.20,
+        "food": 0.24,
+        "housing": 0.18,
+        "technology": 0.16,
+        "financial": 0.14,
+    },
+    # recent refugee arrivals: housing, jobs, transport, goods, immigration
+    "refugee": {
+        "housing": 0.38,
+        "employment": 0.38,
+        "transportation": 0.28,
+        "goods": 0.28,
+        "legal": 0.40,
+        "adult_ed": 0.55,
+        "language_access": 0.45,
+        "mental_health": 0.18,
+    },
+}
+REFUGEE_LANGS = {"ps", "prs", "so", "ksw", "ne", "uk", "ti", "sw"}
+#: Free-text needs some families type instead of ticking a box (a few unrecognised on purpose).
+NEED_FREE_TEXT: dict[str, list[str]] = {
+    "food": ["food pantry", "comida"],
+    "adult_ed": [
+        "English classes",
+        "clases de ingles",
+        "kou angle",
+        "aulas de inglês",
+        "lekcje angielskiego",
+        "GED",
+    ],
+    "housing": ["rent help"],
+    "legal": ["immigration help", "lawyer"],
+    "health": ["dentist", "health insurance"],
+    "tutoring": ["homework help"],
+    "goods": ["diapers"],
+    "employment": ["trabajo", "job training"],
+    "out_of_school": ["summer camp", "after school"],
+    "language_access": ["interpreter"],
+}
+#: Answers no taxonomy synonym matches (about 1 % of responses): the reader must report
+#: them, not drop the row.
+NEED_UNRECOGNISED = ["after school program", "help with the landlord", "winter coats"]
+BARRIER_BASE = {
+    "work_schedule": 0.45,
+    "transportation": 0.22,
+    "child_care": 0.18,
+    "language": 0.03,
+    "cost": 0.15,
+    "internet": 0.08,
+    "not_informed": 0.25,
+    "not_welcome": 0.05,
+    "accessibility": 0.03,
+    "immigration_concerns": 0.0,
+}
+
+
+def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
+    keys = list(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+def _town_language_model(summary: pd.DataFrame, town: str) -> tuple[float, dict[str, float]]:
+    """(share of children 5-17 speaking a language other than English, language weights)."""
+    row = summary.loc[summary["town"] == town].iloc[0]
+    total = float(row["age5_17_total"])
+    non_en = 1.0 - float(row["age5_17_english_only"]) / total
+    weights: dict[str, float] = {"es": float(row["age5_17_spanish"])}
+    tweaks = TOWN_LANGUAGE_TWEAKS.get(town, {})
+    for group, langs in GROUP_LANGUAGES.items():
+        speakers = float(row[f"age5_17_{group}"])
+        adj = {c: w * tweaks.get(c, 1.0) for c, w in langs.items()}
+        tot = sum(adj.values())
+        for c, w in adj.items():
+            weights[c] = weights.get(c, 0.0) + speakers * w / tot
+    return non_en, weights
+
+
+def _grade_label(g: str) -> str:
+    return {"KG": "K", "PK": "PK"}.get(g, g.lstrip("0") or "0")
+
+
+def build_survey(shared: Path, ct: Path, schools: gpd.GeoDataFrame) -> dict[str, object]:
+    """Write survey_synthetic.csv and survey_synthetic_aggregated.csv (SYNTHETIC)."""
+    tax = load_taxonomy()
+    langs = load_languages()
+    rng = random.Random(SEED + 1)
+    summary = pd.read_csv(
+        shared / "ct/demographics/ct_town_home_language_summary_acs2016_2020.csv",
+        dtype={"geoid": str},
+    )
+    z2t = pd.read_csv(shared / "ct/reference/ct_zip_to_town.csv", dtype={"zip": str})
+    z2t["zip"] = z2t["zip"].str.zfill(5)
+
+    chosen = []
+    for did, town in SURVEY_DISTRICTS.items():
+        s = schools[(schools["district_id"] == did) & schools["el_students"].notna()].copy()
+        s["el_share"] = s["el_students"].astype(float) / s["total_students"].astype(float)
+        s = s.sort_values(["el_students", "school_id"], ascending=[False, True])
+        s = s.head(SURVEY_SCHOOLS_PER_DISTRICT)
+        s["lang_town"] = town
+        chosen.append(s)
+    sel = pd.concat(chosen, ignore_index=True)
+    # response counts: 12-25 % of enrolment, 40..150; two tiny schools exercise suppression
+    n_resp = []
+    for r in sel.itertuples(index=False):
+        n = int(round(float(r.total_students) * rng.uniform(0.12, 0.25)))
+        n_resp.append(max(40, min(150, n)))
+    sel["n_responses"] = n_resp
+    last_windham = sel.index[sel["lang_town"] == "Windham"][-1]
+    last_nb = sel.index[sel["lang_town"] == "New Britain"][-1]
+    sel.loc[last_windham, "n_responses"] = 3
+    sel.loc[last_nb, "n_responses"] = 14
+
+    needs_top = tax.top_needs
+    rows = []
+    for r in sel.itertuples(index=False):
+        non_en_town, weights = _town_language_model(summary, r.lang_town)
+        p_non_en = min(0.92, max(0.05, float(r.el_share) + 0.5 * non_en_town))
+        zips = z2t[z2t["town"] == r.lang_town]
+        zip_w = dict(zip(zips["zip"], zips["inter_pop"].astype(float), strict=True))
+        grades = [g for g in str(r.grades or "").split() if g]
+        days = (SURVEY_WINDOW[1] - SURVEY_WINDOW[0]).days
+        for i in range(int(r.n_responses)):
+            rows.append(
+                _one_response(rng, tax, r, i, p_non_en, weights, zip_w, grades, days, needs_top)
+            )
+    survey = pd.DataFrame(rows, columns=SURVEY_COLUMNS)
+    survey = survey.sort_values(["school_id", "response_id"]).reset_index(drop=True)
+    _write_csv(survey, ct / "survey_synthetic.csv")
+
+    # the "already aggregated" form: families per school x need x primary home language,
+    # plus need='total' rows (families per school x language)
+    agg: Counter[tuple[str, str, str]] = Counter()
+    for r in survey.itertuples(index=False):
+        codes, _unknown = langs.normalize_list(r.home_language)
+        lang = codes[0] if codes else "und"
+        agg[(r.school_id, "total", lang)] += 1
+        need_codes, _ = tax.normalize_needs(r.needs)
+        for top in dict.fromkeys(tax.needs[c].top for c in need_codes):
+            agg[(r.school_id, top, lang)] += 1
+    order = {n: i for i, n in enumerate(["total", *needs_top])}
+    agg_rows = sorted(agg.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2]))
+    agg_df = pd.DataFrame(
+        [{"school_id": s, "need": n, "language": lg, "count": c} for (s, n, lg), c in agg_rows]
+    )
+    _write_csv(agg_df, ct / "survey_synthetic_aggregated.csv")
+    return {
+        "survey_responses": len(survey),
+        "survey_schools": survey["school_id"].nunique(),
+        "survey_districts": survey["district_id"].nunique(),
+        "survey_aggregated_rows": len(agg_df),
+    }
+
+
+def _one_response(rng, tax, r, i, p_non_en, weights, zip_w, grades, days, needs_top) -> dict:
+    # --- languages
+    if rng.random() < p_non_en:
+        primary = _weighted(rng, weights)
+    else:
+        primary = "en"
+    variants = LANGUAGE_ANSWERS[primary]
+    answer = rng.choices(variants, weights=[3] + [1] * (len(variants) - 1))[0]
+    home = [answer]
+    if primary != "en" and rng.random() < 0.22:
+        home.append(rng.choice(LANGUAGE_ANSWERS["en"][:3]))
+    sep = rng.choice(["; ", ";", ", ", "/"]) if len(home) > 1 else ""
+    home_text = sep.join(home).strip()
+    form = primary if primary in SURVEY_FORM_LANGUAGES and rng.random() < 0.85 else "en"
+    lep = primary != "en" and rng.random() < 0.7  # limited English in the household
+    preferred = (primary if lep or rng.random() < 0.4 else "en") if primary != "en" else "en"
+    if rng.random() < 0.08:
+        preferred = ""  # left blank: defaults to the first home language
+    interp = lep and rng.random() < 0.8
+    yn_lang = form if form in YES else "en"
+    interp_text = (YES if interp else NO)[yn_lang]
+    if rng.random() < 0.1:
+        interp_text = interp_text.capitalize()
+    # --- contact
+    contact_w = {
+        "phone": 0.45,
+        "text": 0.5,
+        "email": 0.3,
+        "app": 0.2,
+        "paper": 0.1,
+        "in_person": 0.1,
+        "whatsapp": 0.05,
+    }
+    if primary in {"es", "pt", "ht", "ar", "ps", "prs", "kea"}:
+        contact_w["whatsapp"] = 0.4
+        contact_w["email"] = 0.15
+    contact = [c for c, p in contact_w.items() if rng.random() < p] or ["phone"]
+    # --- needs
+    probs = dict(NEED_BASE)
+    group = "refugee" if primary in REFUGEE_LANGS else ("non_english" if primary != "en" else "")
+    if group:
+        for n, p in NEED_SHIFT["non_english"].items():
+            probs[n] = max(probs[n], p)
+        if group == "refugee":
+            for n, p in NEED_SHIFT["refugee"].items():
+                probs[n] = max(probs[n], p)
+        if not lep:
+            probs["language_access"] *= 0.3
+            probs["adult_ed"] *= 0.5
+    if primary in {"es", "ht", "pt"}:
+        probs["legal"] = max(probs["legal"], 0.15)
+    chosen = [n for n in needs_top if rng.random() < probs[n]]
+    if not chosen:
+        chosen = [_weighted(rng, probs)]
+    items = []
+    for n in chosen:
+        roll = rng.random()
+        if n in NEED_FREE_TEXT and roll < 0.12:
+            items.append(rng.choice(NEED_FREE_TEXT[n]))
+        elif roll < 0.6:
+            subs = [c for c, nd in tax.needs.items() if nd.parent == n]
+            items.append(rng.choice(subs) if subs else n)
+        else:
+            items.append(n)
+    if rng.random() < 0.01:
+        items.append(rng.choice(NEED_UNRECOGNISED))
+    top = rng.choice(chosen) if rng.random() < 0.85 else ""
+    # --- barriers, times, grades, zip, role
+    bprob = dict(BARRIER_BASE)
+    if lep:
+        bprob["language"] = 0.55
+    if primary in {"es", "pt", "ht", "ps", "prs", "ar"}:
+        bprob["immigration_concerns"] = 0.12
+    barriers = [b for b, p in bprob.items() if rng.random() < p]
+    times = [
+        t
+        for t, p in (
+            ("weekday_morning", 0.2),
+            ("weekday_day", 0.15),
+            ("weekday_evening", 0.55),
+            ("weekend", 0.35),
+        )
+        if rng.random() < p
+    ] or ["weekday_evening"]
+    k = 1 if rng.random() < 0.6 else 2
+    g = sorted(rng.sample(grades, min(k, len(grades))), key=grades.index) if grades else []
+    hz = _weighted(rng, zip_w) if zip_w and rng.random() < 0.93 else ""
+    role = _weighted(rng, {"parent": 80, "guardian": 7, "grandparent": 8, "foster": 2, "other": 3})
+    submitted = SURVEY_WINDOW[0] + dt.timedelta(days=rng.randint(0, days))
+    return {
+        "response_id": f"syn-{r.school_id}-{i + 1:04d}",
+        "school_id": r.school_id,
+        "school_name": r.name,
+        "district_id": r.district_id,
+        "submitted_on": submitted.isoformat(),
+        "survey_language": form,
+        "home_language": home_text,
+        "preferred_language": preferred,
+        "interpreter_needed": interp_text,
+        "preferred_contact": ";".join(contact),
+        "needs": ";".join(items),
+        "top_need": top,
+        "barriers": ";".join(barriers),
+        "best_times": ";".join(times),
+        "grades": ";".join(_grade_label(x) for x in g),
+        "household_zip": hz,
+        "respondent_role": role,
+        "consent_to_contact": "yes" if rng.random() < 0.62 else "no",
+        "instrument": SURVEY_INSTRUMENT,
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # main
 
 
@@ -1133,6 +1551,8 @@ def build(shared: Path, out: Path) -> dict[str, object]:
     gaz = build_gazetteer(data, towns, [pts_all])
     _write_csv(gaz, ct / "gazetteer.csv")
     stats["gazetteer"] = dict(Counter(gaz["kind"]))
+
+    stats.update(build_survey(data, ct, schools))
 
     return stats
 
