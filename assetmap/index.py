@@ -100,6 +100,9 @@ class PartnerIndex:
         self._langs = load_languages()
         self._service_pos, self._service_code = self._explode("services")
         self._lang_pos, self._lang_code = self._explode("languages")
+        # Integer codes, so a filter mask is a few vectorised comparisons (no string ops per pair).
+        self._service_vocab, self._service_id = np.unique(self._service_code, return_inverse=True)
+        self._service_top = np.array([c.split(".")[0] for c in self._service_vocab], dtype=object)
         self._no_lang = np.array([len(v) == 0 for v in partners["languages"]], dtype=bool)
         self._category = partners["category"].astype(str).to_numpy()
         self._subs: OrderedDict[tuple, _Sub] = OrderedDict()
@@ -149,16 +152,13 @@ class PartnerIndex:
     def _need_mask(self, need: str) -> np.ndarray:
         code = self._tax.normalize_need(need) or need
         top = code.split(".")[0]
-        svc = self._service_code
-        if len(svc) == 0:
-            return np.zeros(len(self.partners), dtype=bool)
-        svc_top = np.char.partition(svc.astype(str), ".")[:, 0]
+        vocab = self._service_vocab
         if "." in code:  # a sub-need: served by that sub-service or the whole top-level service
-            hit = (svc == code) | (svc == top)
+            wanted = (vocab == code) | (vocab == top)
         else:  # a top-level need: served by the top-level service or any of its sub-services
-            hit = svc_top == top
+            wanted = self._service_top == top
         mask = np.zeros(len(self.partners), dtype=bool)
-        mask[self._service_pos[hit]] = True
+        mask[self._service_pos[wanted[self._service_id]]] = True
         return mask
 
     def _language_mask(self, language: str) -> np.ndarray:
