@@ -23,7 +23,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PostgisServer", "start_postgis"]
+__all__ = ["PostgisServer", "start_postgis", "shared_server"]
+
+_SHARED: list[PostgisServer] = []
 
 _FIX = (
     "Install the Debian packages with `bash scripts/install_system_deps.sh` "
@@ -41,19 +43,35 @@ class PostgisServer:
     bindir: Path | None = None
     run_as: str | None = None
     _dbs: list[str] = field(default_factory=list)
+    _template: str = ""
 
     def new_database(self) -> str:
-        """Create a fresh database with PostGIS and return its URL."""
+        """Create a fresh database with PostGIS (copied from a template) and return its URL."""
         import psycopg
 
+        base = self.admin_url.rsplit("/", 1)[0]
+        if not self._template:
+            name = f"assetmap_tmpl_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            with psycopg.connect(f"{base}/{name}", autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            self._template = name
         name = f"assetmap_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = self.admin_url.rsplit("/", 1)[0] + f"/{name}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
         self._dbs.append(name)
-        return url
+        return f"{base}/{name}"
+
+    def new_schema(self) -> str:
+        """A URL whose tables land in a fresh schema of the main database (fast isolation)."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        sep = "&" if "?" in self.url else "?"
+        return f"{self.url}{sep}options=-csearch_path%3D{name}%2Cpublic"
 
     def stop(self) -> None:
         """Stop the cluster this module started (an external server is left alone)."""
@@ -161,3 +179,14 @@ def start_postgis() -> PostgisServer:
                 ) from exc
             time.sleep(0.3)
     return server
+
+
+def shared_server() -> PostgisServer:
+    """One server per test process (started on first use, stopped at exit)."""
+    if not _SHARED:
+        import atexit
+
+        server = start_postgis()
+        _SHARED.append(server)
+        atexit.register(server.stop)
+    return _SHARED[0]

@@ -826,7 +826,9 @@ class Store(ABC):
         ]
         frame = pd.DataFrame([list(r) for r in rows], columns=cols)
         for col in ("before", "after"):
-            frame[col] = [json.loads(v) if v is not None else None for v in frame[col]]
+            frame[col] = pd.Series(
+                [json.loads(v) if v is not None else None for v in frame[col]], dtype=object
+            )
         return frame
 
     def stale_partners(
