@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: Fuzzy matches below this score are not suggested.
-FUZZY_MIN_SCORE = 80.0
+FUZZY_MIN_SCORE = 85.0
 _KEY = re.compile(r"[^a-z0-9]+")
 
 
@@ -87,6 +87,12 @@ def _synonym_index(kind: str) -> dict[str, str]:
     return index
 
 
+def _fuzzy_score(a: str, b: str, **_: object) -> float:
+    """Best of plain similarity and (slightly discounted) word-set overlap."""
+    subset = 0.95 * fuzz.token_set_ratio(a, b) if min(len(a), len(b)) >= 4 else 0.0
+    return max(fuzz.ratio(a, b), subset)
+
+
 def match_header(column: str, *, kind: str = "partners") -> tuple[str | None, float, str]:
     """Best canonical column for one header: ``(canonical, score, method)``."""
     key = header_key(column)
@@ -98,13 +104,16 @@ def match_header(column: str, *, kind: str = "partners") -> tuple[str | None, fl
     index = _synonym_index(kind)
     if key in index:
         return index[key], 100.0, "synonym"
-    # Fuzzy: compare the header (spaced form) with every name and synonym (spaced form).
+    # Fuzzy: compare the header (spaced form) with every name and synonym of 4+ letters (short
+    # ones such as 'x', 'y', 'st' match anything), by plain similarity or word-set overlap.
     spaced = _KEY.sub(" ", fold(column)).strip()
     choices: dict[str, str] = {}
     for canon, words in table.items():
         for w in [canon.replace("_", " "), *words]:
-            choices.setdefault(_KEY.sub(" ", fold(w)).strip(), canon)
-    hit = process.extractOne(spaced, list(choices), scorer=fuzz.WRatio)
+            k = _KEY.sub(" ", fold(w)).strip()
+            if len(k.replace(" ", "")) >= 4:
+                choices.setdefault(k, canon)
+    hit = process.extractOne(spaced, list(choices), scorer=_fuzzy_score)
     if hit and hit[1] >= FUZZY_MIN_SCORE:
         return choices[hit[0]], round(float(hit[1]), 1), "fuzzy"
     return None, round(float(hit[1]), 1) if hit else 0.0, "none"
