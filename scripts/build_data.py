@@ -264,7 +264,7 @@ def build_schools(shared: Path) -> gpd.GeoDataFrame:
     )
     el = el.drop_duplicates("school_org_code").set_index("school_org_code")
     sid = src["school_id"].astype(str).str.zfill(7)
-    district_id = src["district_id"].map(_s)
+    district_id = [_s(v) for v in src["district_id"]]
     # Charter / technical / endowed schools carry no district code in the directory; the
     # EdSight file names their (single-school) district: take it from there.
     fill = sid.map(el["district_org_code"])
