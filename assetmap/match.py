@@ -486,10 +486,13 @@ def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> 
     disp = dict(zip(need_rows["school_id"], need_rows["display"], strict=True))
     small_disp = pub.loc[pub["display"].astype(str).str.startswith("fewer than")]
     disp.update(dict(zip(small_disp["school_id"], small_disp["display"], strict=True)))
-    w = ctx.weights[ctx.weights["need"] == pairs.need]
-    needed = w.groupby("school_id")["language"].agg(
-        lambda s: [x for x in ctx.languages if x in set(s) and x != UNKNOWN_LANGUAGE]
-    )
+    _, mat = ctx.demand(pairs.need)
+    lang_arr = np.array(ctx.languages, dtype=object)
+    keep_lang = lang_arr != UNKNOWN_LANGUAGE
+    needed_by_pos = {
+        int(s): [str(x) for x in lang_arr[(mat[s] > 0) & keep_lang]]
+        for s in np.unique(pairs.school)
+    }
     sid = sch["school_id"].to_numpy()[pairs.school]
     first = np.r_[True, pairs.school[1:] != pairs.school[:-1]] if len(pairs) else np.array([])
     start = np.maximum.accumulate(np.where(first, np.arange(len(pairs)), 0)) if len(pairs) else []
@@ -513,7 +516,7 @@ def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> 
             "in_zone": pairs.in_zone,
             "reach_km": pairs.reach_km,
             "languages": [list(v) for v in p["languages"].to_numpy()[pairs.partner]],
-            "languages_needed": [list(needed.get(s, [])) for s in sid],
+            "languages_needed": [list(needed_by_pos[int(s)]) for s in pairs.school],
             "language_coverage": pairs.language_coverage,
             "language_coverage_estimated": pairs.language_estimated,
             "distance_decay": pairs.distance_decay,

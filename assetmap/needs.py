@@ -145,7 +145,9 @@ def detect_pii_columns(frame: pd.DataFrame) -> dict[str, str]:
                     break
         if str(col) in found:
             continue
-        cells = [str(v) for v in frame[col].tolist() if v is not None and str(v).strip()]
+        cells = [
+            str(v) for v in pd.unique(frame[col].astype(object)) if v is not None and str(v).strip()
+        ]
         cells = [c for c in cells if c.lower() not in ("nan", "none", "<na>")]
         if not cells:
             continue
@@ -205,7 +207,7 @@ def match_school_ids(
     ids = schools["school_id"].astype(str).tolist()
     by_id = {i: i for i in ids}
     by_digits: dict[str, str] = {}
-    for col in ("school_id", "nces_id", "nces_school_id", "org_code"):
+    for col in ("school_id", "nces_st_schid", "nces_id", "nces_school_id", "org_code"):
         if col in schools.columns:
             for sid, v in zip(ids, schools[col].astype(str), strict=True):
                 d = _digits(v)
@@ -407,48 +409,61 @@ def _languages(
     primary: list[str] = []
     lists: list[list[str]] = []
     cache: dict[str, tuple[list[str], list[str]]] = {}
+    unknown_rows: dict[str, list[int]] = {}
     for row, val in series.items():
         key = str(val)
         if key not in cache:
             cache[key] = langs.normalize_list(val)
         codes, unknown = cache[key]
         for u in unknown:
-            report.warn(
-                "home language not recognised; counted as 'not stated'",
-                row=int(row),
-                column=column,
-                value=u,
-                hint="use a language name or ISO code (e.g. 'Spanish', 'es'); add a variant to "
-                "config/languages.toml if this is a real language",
-            )
+            unknown_rows.setdefault(u, []).append(int(row))
         primary.append(codes[0] if codes else UNKNOWN_LANGUAGE)
         lists.append(codes)
+    for u, rows in unknown_rows.items():
+        report.warn(
+            "home language not recognised; counted as 'not stated'" + _rows_text(rows),
+            row=rows[0],
+            column=column,
+            value=u,
+            hint="use a language name or ISO code (e.g. 'Spanish', 'es'); add a variant to "
+            "config/languages.toml if this is a real language",
+        )
     return primary, lists
+
+
+def _rows_text(rows: list[int]) -> str:
+    if len(rows) == 1:
+        return ""
+    shown = ", ".join(str(r) for r in rows[:8])
+    return f" ({len(rows)} rows: {shown}{', …' if len(rows) > 8 else ''})"
 
 
 def _needs(series: pd.Series, report: ValidationReport, column: str) -> list[list[str]]:
     tax = load_taxonomy()
     out: list[list[str]] = []
     cache: dict[str, tuple[list[str], list[str]]] = {}
+    unknown_rows: dict[str, list[int]] = {}
     for row, val in series.items():
         key = str(val)
         if key not in cache:
             cache[key] = tax.normalize_needs(val)
         codes, unknown = cache[key]
         for u in unknown:
-            report.warn(
-                "need not recognised; ignored",
-                row=int(row),
-                column=column,
-                value=u,
-                hint="use a need code or label from config/taxonomy.toml (e.g. 'food.pantry')",
-            )
+            unknown_rows.setdefault(u, []).append(int(row))
         tops: list[str] = []
         for c in codes:
             t = c.split(".")[0]
             if t not in tops:
                 tops.append(t)
         out.append(tops)
+    for u, rows in unknown_rows.items():
+        report.warn(
+            "need not recognised; ignored" + _rows_text(rows),
+            row=rows[0],
+            column=column,
+            value=u,
+            hint="use a need code or label from config/taxonomy.toml (e.g. 'food.pantry')",
+        )
     return out
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ class NetworkInstance:
 
     ``demand[n]`` — families of need n per language (L,); ``covers[n]`` — (K_n, L) bool, which
     languages candidate k serves; ``scores[n]`` — (K_n,) match scores; ``ids[n]`` — (K_n,)
-    partner ids (the same id may appear under several needs).
+    partner ids (the same id may appear under several needs). K_n is at most 12.
     """
 
     needs: list[str]
@@ -117,44 +118,58 @@ class NetworkInstance:
     mu: float = 0.1
     lam: float = 0.02
 
+    def __post_init__(self) -> None:
+        tot = np.array([float(np.sum(d)) for d in self.demand], dtype=float)
+        n = len(tot)
+        self.w = (tot / tot.sum() if tot.sum() > 0 else np.full(n, 1.0 / max(n, 1))).tolist()
+        self.k = [min(SLOTS, len(i)) for i in self.ids]
+        self.sc = [np.asarray(x, dtype=float).tolist() for x in self.scores]
+        self.pid = [np.asarray(x).tolist() for x in self.ids]
+        # coverage of every subset of candidates (bitmask -> share), one numpy pass per need
+        self.cov_table: list[list[float]] = []
+        for d, cov in zip(self.demand, self.covers, strict=True):
+            kk = cov.shape[0]
+            if kk > 12:
+                raise ValueError("at most 12 candidates per need")
+            subsets = (np.arange(2**kk)[:, None] >> np.arange(kk)[None, :]) & 1
+            covered = (subsets @ cov.astype(np.int64)) > 0
+            total = float(np.sum(d))
+            table = covered @ np.asarray(d, dtype=float) / total if total > 0 else np.ones(2**kk)
+            if total > 0:
+                table[0] = 0.0
+            self.cov_table.append(table.tolist())
+
     @property
     def weights(self) -> np.ndarray:
-        tot = np.array([d.sum() for d in self.demand], dtype=float)
-        return tot / tot.sum() if tot.sum() > 0 else np.full(len(tot), 1.0 / max(len(tot), 1))
+        return np.array(self.w)
 
     def slots(self, n: int) -> int:
-        return min(SLOTS, len(self.ids[n]))
+        return self.k[n]
 
-
-def _cov(inst: NetworkInstance, n: int, chosen: Iterable[int]) -> float:
-    d = inst.demand[n]
-    tot = d.sum()
-    chosen = list(chosen)
-    if tot <= 0:
-        return 1.0
-    if not chosen:
-        return 0.0
-    mask = inst.covers[n][chosen].any(axis=0)
-    return float((d * mask).sum() / tot)
+    def coverage(self, n: int, chosen: Iterable[int]) -> float:
+        """cov_n of a set of candidate indexes."""
+        return self.cov_table[n][sum(1 << c for c in set(chosen))]
 
 
 def objective(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> float:
     """F of a choice: ``choice[n]`` is the tuple of candidate indexes chosen for need n."""
-    w = inst.weights
     f = 0.0
     used: set = set()
     for n, sel in enumerate(choice):
         if not sel:
             continue
-        f += w[n] * (_cov(inst, n, sel) + inst.mu * float(np.mean(inst.scores[n][list(sel)])))
-        used.update(inst.ids[n][list(sel)].tolist())
+        sc = inst.sc[n]
+        mean = sum(sc[c] for c in sel) / len(sel)
+        f += inst.w[n] * (inst.cov_table[n][sum(1 << c for c in sel)] + inst.mu * mean)
+        pid = inst.pid[n]
+        used.update(pid[c] for c in sel)
     return f - inst.lam * len(used)
 
 
 def n_choices(inst: NetworkInstance) -> int:
     total = 1
     for n in range(len(inst.needs)):
-        total *= len(list(itertools.combinations(range(len(inst.ids[n])), inst.slots(n)))) or 1
+        total *= math.comb(len(inst.ids[n]), inst.slots(n))
         if total > 10**12:
             break
     return total
@@ -176,43 +191,33 @@ def solve_exact(inst: NetworkInstance) -> list[tuple[int, ...]]:
 
 def solve_greedy(inst: NetworkInstance, *, local_search: bool = True) -> list[tuple[int, ...]]:
     """Greedy marginal-gain filling of every need's slots, then 1-swap local search."""
-    w = inst.weights
     chosen: list[list[int]] = [[] for _ in inst.needs]
-    used: dict = {}
-    total_slots = sum(inst.slots(n) for n in range(len(inst.needs)))
-    for _ in range(total_slots):
+    masks = [0] * len(inst.needs)
+    used: set = set()
+    for _ in range(sum(inst.k)):
         best, best_gain = None, -np.inf
         for n in range(len(inst.needs)):
-            k = inst.slots(n)
-            if len(chosen[n]) >= k:
-                continue
-            base = _cov(inst, n, chosen[n]) if chosen[n] else 0.0
-            cur = inst.covers[n][chosen[n]].any(axis=0) if chosen[n] else None
-            d = inst.demand[n]
-            tot = d.sum()
-            cand = np.array([c for c in range(len(inst.ids[n])) if c not in chosen[n]])
-            if tot > 0:
-                newmask = inst.covers[n][cand] | (cur if cur is not None else False)
-                cov = (newmask * d).sum(axis=1) / tot
-            else:
-                cov = np.ones(len(cand))
-            # mean-score term: marginal change of mu * mean(scores) after adding
-            s_cur = inst.scores[n][chosen[n]].sum() if chosen[n] else 0.0
             m = len(chosen[n])
-            mean_new = (s_cur + inst.scores[n][cand]) / (m + 1)
+            if m >= inst.k[n]:
+                continue
+            tab, sc, pid, wn = inst.cov_table[n], inst.sc[n], inst.pid[n], inst.w[n]
+            base = tab[masks[n]]
+            s_cur = sum(sc[c] for c in chosen[n])
             mean_old = s_cur / m if m else 0.0
-            new_ids = inst.ids[n][cand]
-            pen = np.array([0.0 if i in used else inst.lam for i in new_ids.tolist()])
-            gain = w[n] * (cov - base + inst.mu * (mean_new - mean_old)) - pen
-            j = int(np.argmax(gain))
-            if gain[j] > best_gain + 1e-12:
-                best, best_gain = (n, int(cand[j])), float(gain[j])
+            for c in range(len(sc)):
+                if masks[n] >> c & 1:
+                    continue
+                gain = wn * (
+                    tab[masks[n] | 1 << c] - base + inst.mu * ((s_cur + sc[c]) / (m + 1) - mean_old)
+                ) - (0.0 if pid[c] in used else inst.lam)
+                if gain > best_gain + 1e-12:
+                    best, best_gain = (n, c), gain
         if best is None:
             break
         n, c = best
         chosen[n].append(c)
-        pid = inst.ids[n][c].item()
-        used[pid] = used.get(pid, 0) + 1
+        masks[n] |= 1 << c
+        used.add(inst.pid[n][c])
     choice = [tuple(sorted(c)) for c in chosen]
     if local_search:
         choice = _swap_search(inst, choice)
@@ -220,8 +225,9 @@ def solve_greedy(inst: NetworkInstance, *, local_search: bool = True) -> list[tu
 
 
 def _swap_search(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """First-improvement 1-swap search (replace one chosen candidate of one need)."""
     best_f = objective(inst, choice)
-    for _ in range(50):
+    for _ in range(200):
         improved = False
         for n in range(len(inst.needs)):
             for out in choice[n]:
@@ -244,7 +250,7 @@ def _swap_search(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> list[t
 
 
 def solve(
-    inst: NetworkInstance, *, exact_limit: int = 20_000, method: str = "auto"
+    inst: NetworkInstance, *, exact_limit: int = 256, method: str = "auto"
 ) -> list[tuple[int, ...]]:
     """Exact when the choice count is at most ``exact_limit`` (or ``method='exact'``), else
     greedy + swap search (``method='greedy'`` forces it)."""
@@ -265,7 +271,7 @@ def build_network(
     context: AnalysisContext | None = None,
     district: str | None = None,
     candidates: int = 6,
-    exact_limit: int = 20_000,
+    exact_limit: int = 256,
     method: str = "auto",
     mu: float = 0.1,
     lam: float = 0.02,
@@ -381,8 +387,7 @@ def _needed_codes(ctx: AnalysisContext, s: int, need: str) -> list[str]:
 def _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos) -> str:
     tax = load_taxonomy()
     needed = set(_needed_codes(ctx, s, need))
-    p = ctx.index.partners
-    name = p["name"].iat[ppos]
+    name = _pcols(ctx)["name"][ppos]
     cov = cand["coverage"][c]
     speaks = [
         x
@@ -413,19 +418,20 @@ def _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos) -> s
 
 
 def _base(ctx: AnalysisContext, s: int, need: str, tax) -> dict:
-    sch = ctx.schools
-    sid = sch["school_id"].iat[s]
+    _pcols(ctx)
+    sch = ctx.cache["scols"]
+    sid = sch["school_id"][s]
     small_d, need_d, _ = ctx.displays()
     disp = small_d.get(sid) or need_d.get((sid, need), "")
     return {
         "school_id": sid,
-        "school_name": sch["school_name"].iat[s],
-        "district_id": sch["district_id"].iat[s],
+        "school_name": sch["school_name"][s],
+        "district_id": sch["district_id"][s],
         "need": need,
         "need_label": tax.label(need),
         "languages_needed": _needed_codes(ctx, s, need),
-        "school_lat": float(sch["lat"].iat[s]),
-        "school_lon": float(sch["lon"].iat[s]),
+        "school_lat": float(sch["lat"][s]),
+        "school_lon": float(sch["lon"][s]),
         "families_display": disp,
     }
 
@@ -437,39 +443,50 @@ def _text(v) -> str | None:
     return t if t and t.lower() not in ("nan", "none") else None
 
 
+def _pcols(ctx: AnalysisContext) -> dict[str, np.ndarray]:
+    if "pcols" not in ctx.cache:
+        p = ctx.index.partners
+        cols = ["partner_id", "name", "category", "languages", "example", "sensitive"]
+        cols += ["address", "city", "phone", "hours", "website"]
+        ctx.cache["pcols"] = {c: p[c].to_numpy(dtype=object) for c in cols}
+        sch = ctx.schools
+        ctx.cache["scols"] = {c: sch[c].to_numpy(dtype=object) for c in sch.columns}
+    return ctx.cache["pcols"]
+
+
 def _row(ctx, s, need, rank, ppos, cand, c, reason, tax) -> dict:
-    p = ctx.index.partners
-    addr = ", ".join(x for x in (_text(p["address"].iat[ppos]), _text(p["city"].iat[ppos])) if x)
-    if bool(p["sensitive"].iat[ppos]):
+    p = _pcols(ctx)
+    addr = ", ".join(x for x in (_text(p["address"][ppos]), _text(p["city"][ppos])) if x)
+    if bool(p["sensitive"][ppos]):
         addr = ""  # never show a sensitive site's address (e.g. a DV shelter)
     return {
         **_base(ctx, s, need, tax),
         "role": "lead" if rank == 1 else "backup",
         "rank": rank,
-        "partner_id": p["partner_id"].iat[ppos],
-        "partner_name": p["name"].iat[ppos],
-        "category": p["category"].iat[ppos],
+        "partner_id": p["partner_id"][ppos],
+        "partner_name": p["name"][ppos],
+        "category": p["category"][ppos],
         "distance_km": round(float(cand["distance"][c]), 3),
-        "languages": list(p["languages"].iat[ppos]),
+        "languages": list(p["languages"][ppos]),
         "language_coverage": round(float(cand["coverage"][c]), 4),
         "score": round(float(cand["score"][c]), 4),
         "reason": reason,
         "mou_status": ctx.mou_status[ppos],
-        "example": bool(p["example"].iat[ppos]),
+        "example": bool(p["example"][ppos]),
         "stale": bool(ctx.stale[ppos]),
         "partner_lat": float(ctx.index.lat[ppos]),
         "partner_lon": float(ctx.index.lon[ppos]),
-        "phone": _text(p["phone"].iat[ppos]),
+        "phone": _text(p["phone"][ppos]),
         "address": addr or None,
-        "hours": _text(p["hours"].iat[ppos]),
-        "website": _text(p["website"].iat[ppos]),
+        "hours": _text(p["hours"][ppos]),
+        "website": _text(p["website"][ppos]),
     }
 
 
 def _gap_row(ctx, s, need, d, j, tax) -> dict:
     reach = ctx.settings.reach_for(need)
     if j >= 0:
-        near = f"nearest: {ctx.index.partners['name'].iat[j]} at {d:.1f} km"
+        near = f"nearest: {_pcols(ctx)['name'][j]} at {d:.1f} km"
     else:
         near = "no partner in the data serves this need"
     return {

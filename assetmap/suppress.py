@@ -92,9 +92,26 @@ def _thresholds(min_cell: int | None, min_denominator: int | None) -> tuple[int,
 Group = tuple[int, np.ndarray]  # (index of the total cell or -1, member indexes)
 
 
-def _keycols(cells: pd.DataFrame) -> pd.DataFrame:
-    k = cells[_KEY].astype(object).where(cells[_KEY].notna(), "")
-    return k.astype(str)
+def _codes(series: pd.Series) -> np.ndarray:
+    vals = series.astype(object).where(series.notna(), "")
+    return pd.factorize(vals.astype(str))[0]
+
+
+def _runs(sel: np.ndarray, *keys: np.ndarray) -> list[tuple[tuple, np.ndarray]]:
+    """Split row indexes ``sel`` into runs of equal keys: [(key tuple, indexes)]."""
+    if len(sel) == 0:
+        return []
+    ks = [k[sel] for k in keys]
+    order = np.lexsort(ks[::-1])
+    s = sel[order]
+    sk = [k[order] for k in ks]
+    change = np.zeros(len(s), dtype=bool)
+    change[0] = True
+    for k in sk:
+        change[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(change)
+    ends = np.r_[starts[1:], len(s)]
+    return [(tuple(int(k[a]) for k in sk), s[a:b]) for a, b in zip(starts, ends, strict=True)]
 
 
 def build_groups(cells: pd.DataFrame) -> list[Group]:
@@ -105,30 +122,56 @@ def build_groups(cells: pd.DataFrame) -> list[Group]:
     columns need_language[*, l] (no total, but the complementary rule applies to them).
     Per district with district rows: district cell = sum of its schools' cells.
     """
-    k = _keycols(cells)
-    unit = np.where(k["school_id"] != "", "S" + k["school_id"], "D" + k["district_id"])
-    dim = k["dimension"].to_numpy()
-    need = k["need"].to_numpy()
-    lang = k["language"].to_numpy()
+    is_school = cells["school_id"].notna().to_numpy()
+    unit_text = np.where(
+        is_school,
+        "S" + cells["school_id"].astype(str).to_numpy(dtype=object),
+        "D" + cells["district_id"].astype(str).to_numpy(dtype=object),
+    )
+    unit = pd.factorize(unit_text)[0]
+    dim_s = cells["dimension"].astype(str).to_numpy()
+    dim = pd.factorize(dim_s)[0]
+    need = _codes(cells["need"])
+    lang = _codes(cells["language"])
+    dist = _codes(cells["district_id"])
     idx = np.arange(len(cells))
-    lookup = dict(zip(zip(unit, dim, need, lang, strict=True), idx, strict=True))
+    tot_rows = idx[dim_s == "total"]
+    total_of = dict(zip(unit[tot_rows].tolist(), tot_rows.tolist(), strict=True))
+    need_rows = idx[dim_s == "need"]
+    need_of = dict(
+        zip(
+            zip(unit[need_rows].tolist(), need[need_rows].tolist(), strict=True),
+            need_rows.tolist(),
+            strict=True,
+        )
+    )
     groups: list[Group] = []
-    frame = pd.DataFrame({"unit": unit, "dim": dim, "need": need, "lang": lang, "i": idx})
-    for u, sub in frame[frame["dim"] == "language"].groupby("unit", sort=False):
-        groups.append((lookup.get((u, "total", "", ""), -1), sub["i"].to_numpy()))
-    nl = frame[frame["dim"] == "need_language"]
-    for (u, n), sub in nl.groupby(["unit", "need"], sort=False):
-        groups.append((lookup.get((u, "need", n, ""), -1), sub["i"].to_numpy()))
-    for _, sub in nl.groupby(["unit", "lang"], sort=False):
-        groups.append((-1, sub["i"].to_numpy()))
-    is_district = k["school_id"].to_numpy() == ""
-    if is_district.any():
-        dist = k["district_id"].to_numpy()
-        school_rows = frame[~is_district].assign(d=dist[~is_district])
-        for (d, dm, n, la), sub in school_rows.groupby(["d", "dim", "need", "lang"], sort=False):
-            t = lookup.get(("D" + d, dm, n, la), -1)
+    for (u,), m in _runs(idx[dim_s == "language"], unit):
+        groups.append((total_of.get(u, -1), m))
+    nl = idx[dim_s == "need_language"]
+    for (u, n), m in _runs(nl, unit, need):
+        groups.append((need_of.get((u, n), -1), m))
+    for _, m in _runs(nl, unit, lang):
+        groups.append((-1, m))
+    if (~is_school).any():
+        drows = idx[~is_school]
+        dkey = dict(
+            zip(
+                zip(
+                    dist[drows].tolist(),
+                    dim[drows].tolist(),
+                    need[drows].tolist(),
+                    lang[drows].tolist(),
+                    strict=True,
+                ),
+                drows.tolist(),
+                strict=True,
+            )
+        )
+        for key, m in _runs(idx[is_school], dist, dim, need, lang):
+            t = dkey.get(key, -1)
             if t >= 0:
-                groups.append((t, sub["i"].to_numpy()))
+                groups.append((t, m))
     return groups
 
 
@@ -166,7 +209,7 @@ def _determined(
         eqs.append((np.concatenate(cols), np.concatenate(coef)))
         if not supp[t] and len(mu):
             residual = float(values[t]) - float(values[m[~supp[m]]].sum())
-            if np.isclose(residual, lb[mu].sum()) or np.isclose(residual, ub[mu].sum()):
+            if abs(residual - lb[mu].sum()) < 1e-9 or abs(residual - ub[mu].sum()) < 1e-9:
                 found.update(int(x) for x in mu)
     if eqs:
         # connected components of unknowns through equations keep each SVD small
@@ -223,7 +266,7 @@ def _complementary(values: np.ndarray, supp: np.ndarray, groups: list[Group]) ->
 def _next_smallest(values: np.ndarray, supp: np.ndarray, members: np.ndarray, total: int) -> int:
     cand = members[(~supp[members]) & (values[members] > 0)]
     if len(cand):
-        return int(cand[np.argmin(values[cand], kind="stable")])
+        return int(cand[np.argmin(values[cand])])
     if total >= 0 and not supp[total] and values[total] > 0:
         return total
     return -1
@@ -315,15 +358,20 @@ def _publish_grid(grid: pd.DataFrame, mc: int, md: int, *, synthetic: bool) -> p
         else grid["school_id"].astype(str).to_numpy()
     )
     codes, inverse = np.unique(block, return_inverse=True)
+    groups = build_groups(grid)
+    by_block: dict[int, list[Group]] = {}
+    for t, m in groups:
+        by_block.setdefault(int(inverse[m[0]]), []).append((t, m))
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(codes) + 1))
     for b in range(len(codes)):
         rows = order[bounds[b] : bounds[b + 1]]
-        if small[rows].all():
+        if small[rows].all() or b not in by_block:
             continue
-        sub = grid.iloc[rows].reset_index(drop=True)
-        groups = build_groups(sub)
-        supp[rows] = suppress_cells(values[rows], primary[rows], groups, lb=lb[rows], ub=ub[rows])
+        local = np.full(len(grid), -1, dtype=np.int64)
+        local[rows] = np.arange(len(rows))
+        lg = [(int(local[t]) if t >= 0 else -1, local[m]) for t, m in by_block[b]]
+        supp[rows] = suppress_cells(values[rows], primary[rows], lg, lb=lb[rows], ub=ub[rows])
     out = grid[["school_id", "school_name", "district_id", "dimension", "need", "language"]].copy()
     out["count"] = pd.Series(
         [None if s else int(v) for v, s in zip(values, supp, strict=True)], dtype=object

@@ -1,0 +1,367 @@
+"""``assetmap needs | match | gaps | network | export``: survey-driven analysis and exports.
+
+Survey figures only ever leave through the suppressed NeedProfile (``needs``); every other
+command prints suppressed displays ("<6", "fewer than 6 responses") and never a raw count.
+Identifying survey columns are dropped on reading and named (never quoted) on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assetmap._errors import InputError
+
+_EXAMPLES = {
+    "needs": "assetmap needs --survey survey.csv --json",
+    "match": "assetmap match --school 0640111 --json",
+    "gaps": "assetmap gaps --district 0640011",
+    "network": "assetmap network --school 'Burns Latino Studies Academy' --out network.xlsx",
+    "export": "assetmap export --out partners.gpkg",
+}
+
+
+def _survey_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--survey",
+        help="family survey (CSV or Excel, response level or aggregated); default: the "
+        "shipped SYNTHETIC survey",
+    )
+    p.add_argument("--partners", help="a partner file instead of the shipped partners")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "needs",
+        help="the suppressed need profile of every surveyed school",
+        description="Families per need, home language and need x language per school, with "
+        "Connecticut small-cell suppression. Example: " + _EXAMPLES["needs"],
+    )
+    p.add_argument("--survey", help="family survey; default: the shipped SYNTHETIC survey")
+    p.add_argument("--school", action="append", default=[], help="only this school (id or name)")
+    p.add_argument("--json", action="store_true", help="print JSON records")
+    p.set_defaults(handler=_needs)
+
+    p = sub.add_parser(
+        "match",
+        help="ranked partners for each need of a school",
+        description="Partners per need ranked by an explainable score. Example: "
+        + _EXAMPLES["match"],
+    )
+    _survey_args(p)
+    p.add_argument(
+        "--school",
+        action="append",
+        default=[],
+        help="school id or name (repeatable; default: every surveyed school)",
+    )
+    p.add_argument("--limit", type=int, default=5, help="partners per need (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON records")
+    p.set_defaults(handler=_match)
+
+    p = sub.add_parser(
+        "gaps",
+        help="needs and languages with no partner within reach",
+        description="Needs and need x language pairs with no partner within reach, with the "
+        "nearest partner beyond reach. Example: " + _EXAMPLES["gaps"],
+    )
+    _survey_args(p)
+    p.add_argument("--district", help="district id or name")
+    p.add_argument("--school", action="append", default=[], help="school id or name")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_gaps)
+
+    p = sub.add_parser(
+        "network",
+        help="a coordinated partner network (lead + backups per need) to a file",
+        description="Lead partner and up to two backups per need, for a school or every "
+        "surveyed school of a district. The format follows --out: .csv .xlsx .kumu.xlsx "
+        ".geojson .gpkg .graphml .json (HSDS 3.0) .zip (HSDS CSV) .html (family sheet). "
+        "Example: " + _EXAMPLES["network"],
+    )
+    _survey_args(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--school", action="append", help="school id or name (repeatable)")
+    who.add_argument("--district", help="district id or name")
+    p.add_argument("--out", required=True, help="output file; the extension picks the format")
+    p.add_argument("--language", default="en", help="language of the family sheet (.html)")
+    p.add_argument("--json", action="store_true", help="also print the network as JSON")
+    p.set_defaults(handler=_network)
+
+    p = sub.add_parser(
+        "export",
+        help="write partners to a file (same formats as network)",
+        description="Export the shipped partners (or --partners) to CSV, Excel, GeoJSON, "
+        "GeoPackage, GraphML, HSDS or HTML. Example: " + _EXAMPLES["export"],
+    )
+    p.add_argument("--partners", help="a partner file instead of the shipped partners")
+    p.add_argument("--out", required=True, help="output file; the extension picks the format")
+    p.set_defaults(handler=_export)
+
+
+# ------------------------------------------------------------------------------ helpers
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+def _dump(obj: Any) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
+def _schools():
+    from assetmap.data import load_schools
+
+    try:
+        return load_schools()
+    except Exception as exc:  # noqa: BLE001 - missing/unreadable shipped data
+        raise InputError(f"cannot load the shipped schools ({exc})") from exc
+
+
+def _profile(path: str | None, schools):
+    from assetmap.needs import load_profile
+
+    if path is not None and not Path(path).is_file():
+        raise InputError(f"--survey {path}: no such file. Give the path of a CSV or .xlsx survey.")
+    profile, report = load_profile(path, schools=schools)
+    for p in report.warnings[:20]:
+        sys.stderr.write(f"warning: {p.describe()}\n")
+    if len(report.warnings) > 20:
+        sys.stderr.write(f"warning: … {len(report.warnings) - 20} more warnings\n")
+    for p in report.errors[:20]:
+        sys.stderr.write(f"error: {p.describe()}\n")
+    if profile.synthetic:
+        sys.stderr.write("note: this survey is SYNTHETIC (demo data, not real families)\n")
+    return profile
+
+
+def _index(path: str | None):
+    from assetmap.cli._core import _load_index
+
+    return _load_index(path)
+
+
+def _school_ids(queries: list[str], schools) -> list[str]:
+    from assetmap.near import resolve_school
+
+    return [str(resolve_school(q, schools)[1]["school_id"]) for q in queries]
+
+
+def _district_id(query: str, schools) -> str:
+    from assetmap._text import fold
+
+    q = str(query).strip()
+    ids = schools["district_id"].astype(str)
+    if (ids == q).any():
+        return q
+    if "district_name" in schools.columns:
+        names = schools["district_name"].astype(str)
+        for cand in (names.map(fold) == fold(q), names.map(fold).str.startswith(fold(q))):
+            hit = ids[cand].unique()
+            if len(hit) == 1:
+                return str(hit[0])
+    raise InputError(
+        f"no district matches {q!r}. Give the 7-digit district id (e.g. --district 0640011) "
+        "or the district's full name."
+    )
+
+
+def _context(args, schools, profile):
+    from assetmap.match import prepare
+
+    return prepare(partners_index=_index(args.partners), profile=profile, schools=schools)
+
+
+# ------------------------------------------------------------------------------ commands
+def _needs(args: argparse.Namespace) -> int:
+    schools = _schools()
+    profile = _profile(args.survey, schools)
+    pub = profile.published()
+    if args.school:
+        ids = _school_ids(args.school, schools)
+        pub = pub[pub["school_id"].isin(ids)]
+        if pub.empty:
+            raise InputError(f"no survey responses for {', '.join(args.school)}")
+    if args.json:
+        _dump(_records(pub))
+        return 0
+    for sid, rows in pub.groupby("school_id", sort=False):
+        total = rows[rows["dimension"] == "total"].iloc[0]
+        print(f"{total['school_name']} ({sid}): {total['display']} families responded")
+        needs = rows[(rows["dimension"] == "need") & (rows["display"] != "0")]
+        if len(needs):
+            print(
+                "  needs:     "
+                + ", ".join(
+                    f"{n} {d}" for n, d in zip(needs["need"], needs["display"], strict=True)
+                )
+            )
+        langs = rows[(rows["dimension"] == "language") & (rows["display"] != "0")]
+        if len(langs):
+            print(
+                "  languages: "
+                + ", ".join(
+                    f"{la} {d}" for la, d in zip(langs["language"], langs["display"], strict=True)
+                )
+            )
+    print("('<6' = fewer than 6 families, hidden to protect privacy; figures are families)")
+    return 0
+
+
+_MATCH_TEXT = ["need", "rank", "partner_name", "distance_km", "language_coverage", "score"]
+
+
+def _match(args: argparse.Namespace) -> int:
+    from assetmap.match import match_all
+
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit must be at least 1 (e.g. --limit 5)")
+    schools = _schools()
+    profile = _profile(args.survey, schools)
+    ctx = _context(args, schools, profile)
+    ids = _school_ids(args.school, schools) if args.school else None
+    res = match_all(ids, profile=profile, context=ctx, limit=args.limit)
+    if args.json:
+        _dump(_records(res))
+        return 0
+    for (sid, name), rows in res.groupby(["school_id", "school_name"], sort=False):
+        print(f"{name} ({sid})")
+        for _need, nrows in rows.groupby("need", sort=False):
+            print(f"  {nrows['need_label'].iat[0]} (families: {nrows['families_display'].iat[0]})")
+            for r in nrows.itertuples():
+                flag = "" if r.within_reach else "  [beyond reach]"
+                print(
+                    f"    {r.rank}. {r.partner_name}  {r.distance_km:.1f} km  languages "
+                    f"{','.join(r.languages) or '-'}  coverage {r.language_coverage:.0%}  "
+                    f"score {r.score:.2f}{flag}"
+                )
+    return 0
+
+
+def _gaps(args: argparse.Namespace) -> int:
+    from assetmap.coverage import gaps, gaps_by_district
+
+    schools = _schools()
+    profile = _profile(args.survey, schools)
+    ctx = _context(args, schools, profile)
+    ids = None
+    if args.school:
+        ids = _school_ids(args.school, schools)
+    elif args.district:
+        did = _district_id(args.district, schools)
+        ids = ctx.schools.loc[ctx.schools["district_id"].astype(str) == did, "school_id"].tolist()
+        if not ids:
+            raise InputError(f"district {did} has no surveyed schools")
+    g = gaps(ids, profile=profile, context=ctx)
+    roll = gaps_by_district(g)
+    if args.json:
+        _dump({"gaps": _records(g), "by_district": _records(roll)})
+        return 0
+    if g.empty:
+        print("No gaps: every reported need has a partner within reach.")
+        return 0
+    for (sid, name), rows in g.groupby(["school_id", "school_name"], sort=False):
+        print(f"{name} ({sid})")
+        for r in rows.itertuples():
+            what = r.need if r.gap_kind == "need" else f"{r.need} in {r.language}"
+            near = (
+                f"nearest {r.nearest_partner_name} at {r.nearest_distance_km:.1f} km"
+                if r.nearest_partner_name
+                else "no partner anywhere"
+            )
+            print(
+                f"  {r.gap_kind} gap: {what} (families {r.families_display}; reach {r.reach_km:g} km; {near})"
+            )
+    return 0
+
+
+def _network(args: argparse.Namespace) -> int:
+    from assetmap.coverage import gaps
+    from assetmap.network import build_network
+
+    schools = _schools()
+    profile = _profile(args.survey, schools)
+    ctx = _context(args, schools, profile)
+    if args.school:
+        ids = _school_ids(args.school, schools)
+    else:
+        did = _district_id(args.district, schools)
+        ids = ctx.schools.loc[ctx.schools["district_id"].astype(str) == did, "school_id"].tolist()
+        if not ids:
+            raise InputError(f"district {did} has no surveyed schools")
+    net = build_network(ids, profile=profile, context=ctx)
+    g = gaps(ids, profile=profile, context=ctx)
+    pub = profile.published()
+    pub = pub[pub["school_id"].isin(ids)]
+    out = _write_network(net, args.out, ctx, schools, g, pub, args.language)
+    if args.json:
+        _dump(_records(net))
+    sys.stderr.write(
+        f"wrote {out}: {len(net)} rows, {int((net['role'] == 'lead').sum())} leads, "
+        f"{int((net['role'] == 'gap').sum())} gaps\n"
+    )
+    return 0
+
+
+def _write_network(net, out, ctx, schools, gap_frame, pub, language) -> Path:
+    from assetmap import export
+
+    ids = set(net["partner_id"].dropna())
+    partners = ctx.index.partners[ctx.index.partners["partner_id"].isin(ids)]
+    sch = schools[schools["school_id"].astype(str).isin(set(net["school_id"]))]
+    try:
+        return export.export_network(
+            net,
+            out,
+            partners=partners,
+            schools=sch,
+            gaps=gap_frame,
+            profile=pub,
+            language=language,
+        )
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write ({exc.strerror or exc})") from exc
+
+
+def _export(args: argparse.Namespace) -> int:
+    from assetmap import export
+
+    if args.partners:
+        from assetmap.schema import load_file
+
+        partners, report = load_file(args.partners, kind="partners")
+        for w in report.warnings[:10]:
+            sys.stderr.write(f"warning: {w.describe()}\n")
+        if not report.ok:
+            raise InputError(f"{args.partners}: no usable partner rows", report=report)
+    else:
+        from assetmap.data import load_partners
+
+        partners = load_partners()
+    try:
+        out = export.export_partners(partners, args.out)
+    except OSError as exc:
+        raise InputError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from exc
+    sys.stderr.write(f"wrote {out}: {len(partners)} partners\n")
+    return 0
