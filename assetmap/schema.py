@@ -29,6 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.errors
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.validation import explain_validity, make_valid
 
@@ -332,7 +333,36 @@ def _points(
             if g is None or (isinstance(g, float)) or g.is_empty:
                 continue
             if g.geom_type != "Point":
-                g = g.representative_point() if g.is_valid else make_valid(g).representative_point()
+                b = g.bounds
+                if not all(math.isfinite(v) for v in b):
+                    report.add(
+                        "the shape has coordinates that are not finite numbers (NaN or Infinity); "
+                        "the row was kept without a location",
+                        row=rows[i],
+                        column="geometry",
+                        hint="fix the coordinates in a GIS",
+                    )
+                    if flagged is not None:
+                        flagged.add(i)
+                    continue
+                try:
+                    g = (
+                        g.representative_point()
+                        if g.is_valid
+                        else make_valid(g).representative_point()
+                    )
+                except shapely.errors.GEOSException:
+                    report.add(
+                        "the shape cannot be used; the row was kept without a location",
+                        row=rows[i],
+                        column="geometry",
+                        hint="fix the shape in a GIS",
+                    )
+                    if flagged is not None:
+                        flagged.add(i)
+                    continue
+                if g.is_empty:
+                    continue
                 report.warn(
                     f"the {point_kind} is a {frame.geometry.iloc[i].geom_type}, not a point; "
                     "its inside point was used",
@@ -566,7 +596,7 @@ def normalize_partners(
     missing = []
     if "name" not in frame.columns:
         missing.append("name")
-    if not (geo or has_latlon or loc_cols):
+    if not (isinstance(df, gpd.GeoDataFrame) or has_latlon or loc_cols):
         missing.append("lat and lon (or an address)")
     if missing:
         _missing_columns_error(rep, df, "partners", [m.split(" ")[0] for m in missing])
@@ -970,9 +1000,20 @@ def normalize_boundaries(
                 hint="fix the coordinates in a GIS",
             )
             continue
-        if not g.is_valid:
-            reason = explain_validity(g)
-            g = make_valid(g)
+        try:
+            valid = g.is_valid
+            if not valid:
+                reason = explain_validity(g)
+                g = make_valid(g)
+        except shapely.errors.GEOSException as exc:
+            rep.add(
+                f"the shape cannot be repaired ({exc}); the row was not loaded",
+                row=r,
+                column="geometry",
+                hint="fix the boundary in a GIS",
+            )
+            continue
+        if not valid:
             rep.warn(
                 f"the shape was invalid ({reason}) and was repaired",
                 row=r,

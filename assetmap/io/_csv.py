@@ -44,7 +44,13 @@ def decode_text(data: bytes, *, name: str, report: ValidationReport) -> str:
             "Save the table as CSV (UTF-8) or upload the original .xlsx/.geojson/.gpkg/.zip file."
         )
     if data.startswith(b"\xef\xbb\xbf"):
-        text, enc = data.decode("utf-8-sig", errors="strict"), "utf-8-sig"
+        try:
+            text, enc = data.decode("utf-8-sig", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{name}: the file starts with a UTF-8 byte-order mark but is not valid UTF-8 "
+                f"(byte {exc.start}). Save it again as 'CSV UTF-8'."
+            ) from exc
     else:
         try:
             text, enc = data.decode("utf-8"), "utf-8"
