@@ -20,7 +20,6 @@ run: install
 
 ## Everything the tests need (Debian chromium for browser tests, PostgreSQL + PostGIS), then the suite.
 test: install system-deps
-	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 --dist loadfile
 
 system-deps:
