@@ -4,6 +4,7 @@ Formats follow RELIABILITY.md §4 (recorded responses of the real services). The
 rule based, so any address gets a deterministic reply the tests can predict:
 
 Census (``/geocoder/locations/onelineaddress`` JSON, ``/geocoder/locations/addressbatch`` CSV):
+- street without a house number (or empty): ``No_Match`` (the Census matches address ranges)
 - street containing ``NOWHERE`` or ``OSMONLY``: ``No_Match`` (3-field row in batches)
 - ``TWIN``: ``Tie`` (3-field row)
 - ``APPROX``: ``Match``/``Non_Exact``; anything else ``Match``/``Exact``
@@ -55,7 +56,7 @@ def expected_point(street: str) -> tuple[float, float]:
 
 def census_status(street: str) -> str:
     s = street.upper()
-    if not s.strip() or "NOWHERE" in s or "OSMONLY" in s:
+    if not re.search(r"\d", s) or "NOWHERE" in s or "OSMONLY" in s:
         return "No_Match"
     if "TWIN" in s:
         return "Tie"

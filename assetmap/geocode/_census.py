@@ -54,10 +54,10 @@ def parse_batch_reply(text: str) -> dict[str, GeocodeResult]:
             out[rid] = GeocodeResult("matched", lat, lon, NAME, _quality(row[3]), row[4])
         elif status == "tie":
             out[rid] = GeocodeResult(
-                "ambiguous", source=NAME, message="Census: several equally good matches (Tie)"
+                "ambiguous", source=NAME, message="several equally good matches (Tie)"
             )
         elif status == "no_match":
-            out[rid] = GeocodeResult("no_match", source=NAME, message="Census: no match")
+            out[rid] = GeocodeResult("no_match", source=NAME, message="no match")
         else:
             log.warning("Census batch: unexpected row %r", row[:4])
     return out
@@ -94,13 +94,13 @@ class CensusGeocoder:
                 f"US Census Geocoder at {self.base}: unexpected reply ({exc}): {resp.text[:200]!r}"
             ) from exc
         if not matches:
-            return GeocodeResult("no_match", source=NAME, message="Census: no match")
+            return GeocodeResult("no_match", source=NAME, message="no match")
         best = matches[0]
         try:
             lon = float(best["coordinates"]["x"])
             lat = float(best["coordinates"]["y"])
         except (KeyError, TypeError, ValueError):
-            return GeocodeResult("error", source=NAME, message="Census: match without coordinates")
+            return GeocodeResult("error", source=NAME, message="match without coordinates")
         quality = "exact" if len(matches) == 1 else "non_exact"
         return GeocodeResult(
             "matched", lat, lon, NAME, quality, str(best.get("matchedAddress", ""))
@@ -167,9 +167,7 @@ class CensusGeocoder:
                 else:
                     log.warning("Census batch: reply has an id that was not asked: %r", rid)
             for rid in wanted - out.keys():
-                out[rid] = GeocodeResult(
-                    "error", source=NAME, message="Census: row missing from reply"
-                )
+                out[rid] = GeocodeResult("error", source=NAME, message="row missing from the reply")
             if progress is not None:
                 progress(len(chunk))
         return out

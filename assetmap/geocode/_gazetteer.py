@@ -90,6 +90,4 @@ class Gazetteer:
             hit = self._names.get(key)
             if hit:
                 return GeocodeResult("matched", hit[0], hit[1], NAME, "town", hit[2])
-        return GeocodeResult(
-            "no_match", source=NAME, message="gazetteer: no town, village or ZIP recognised"
-        )
+        return GeocodeResult("no_match", source=NAME, message="no town, village or ZIP recognised")

@@ -230,9 +230,7 @@ class Geocoder:
             # The Census matches street addresses only; a bare town or ZIP is left to the others.
             for k, a in rows:
                 if not a.street:
-                    out[k] = GeocodeResult(
-                        "no_match", source=name, message="Census: no street address"
-                    )
+                    out[k] = GeocodeResult("no_match", source=name, message="no street address")
             rows = [(k, a) for k, a in rows if a.street]
             if not rows:
                 return

@@ -109,14 +109,12 @@ class NominatimGeocoder:
                 f"Nominatim at {self.base}: unexpected reply {str(places)[:200]!r}"
             )
         if not places:
-            return GeocodeResult("no_match", source=NAME, message="Nominatim: no match")
+            return GeocodeResult("no_match", source=NAME, message="no match")
         place = places[0]
         try:
             lat, lon = float(place["lat"]), float(place["lon"])  # strings in the API
         except (KeyError, TypeError, ValueError):
-            return GeocodeResult(
-                "error", source=NAME, message="Nominatim: place without coordinates"
-            )
+            return GeocodeResult("error", source=NAME, message="place without coordinates")
         return GeocodeResult(
             "matched",
             lat,

@@ -113,4 +113,7 @@ class GeocodeResult:
     @classmethod
     def from_cache(cls, provider: str, entry: tuple) -> GeocodeResult:
         status, lat, lon, quality, matched = entry
-        return cls(status, lat, lon, provider, quality, matched or "", "cached")
+        what = {"no_match": "no match", "ambiguous": "several equally good matches"}.get(
+            status, status
+        )
+        return cls(status, lat, lon, provider, quality, matched or "", f"{what} (cached)")
