@@ -237,16 +237,10 @@ def test_bad_kind_is_an_argparse_error(capsys):
 def test_console_script_never_prints_a_traceback(tmp_path):
     junk = tmp_path / "junk.xlsx"
     junk.write_bytes(b"PK\x03\x04garbage" * 10)
-    good = shutil.copy(DATA / "partners_ragged.csv", tmp_path / "ragged.csv")
-    exe = str(EXE) if EXE.exists() else None
-    cmd = [exe] if exe else [sys.executable, "-m", "assetmap"]
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "assetmap"]
     bad = subprocess.run(
         [*cmd, "validate", str(junk)], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "junk.xlsx" in bad.stderr
-    ok = subprocess.run(
-        [*cmd, "validate", good, "--json"], capture_output=True, text=True, timeout=60, cwd=tmp_path
-    )
-    assert ok.returncode == 0 and "Traceback" not in ok.stderr
-    assert json.loads(ok.stdout)["rows_loaded"] == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.xlsx", "ragged.csv"]
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr and "junk.xlsx" in bad.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["junk.xlsx"]

@@ -18,7 +18,8 @@ SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 # GIS round trips cost ~0.2 s each (GDAL + geopandas); fewer examples keep the file fast.
-GEO_SETTINGS = settings(SETTINGS, max_examples=50)
+GEO_SETTINGS = settings(SETTINGS, max_examples=40)
+CSV_SETTINGS = settings(SETTINGS, max_examples=100)
 NAMES = ["x.csv", "x.txt", "x.xlsx", "x.geojson", "x.json", "x.gpkg", "x.zip", "x"]
 MAGIC = [
     b"",
@@ -88,7 +89,7 @@ HEADERS = st.lists(
 )
 
 
-@SETTINGS
+@CSV_SETTINGS
 @given(
     header=HEADERS,
     rows=st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=8),
