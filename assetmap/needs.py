@@ -237,6 +237,10 @@ def match_school_ids(
             res = (sid, "id")
         elif sid and _digits(sid) in by_digits:
             res = (by_digits[_digits(sid)], "id")
+        elif sid and re.fullmatch(r"(?i)CT-\d+-(\d+)", sid) and sid.split("-")[-1] in by_id:
+            res = (sid.split("-")[-1], "id")  # NCES state id 'CT-<district>-<school>'
+        elif sid and re.fullmatch(r"(?i)CT-(\d+)", sid) and sid.split("-")[-1] in by_id:
+            res = (sid.split("-")[-1], "id")
         else:
             for text in (raw_name, raw_id):
                 f = fold(text)

@@ -92,6 +92,17 @@ def _thresholds(min_cell: int | None, min_denominator: int | None) -> tuple[int,
 Group = tuple[int, np.ndarray]  # (index of the total cell or -1, member indexes)
 
 
+def _unit_keys(frame: pd.DataFrame) -> np.ndarray:
+    """'S<school_id>' for school rows, 'D<district_id>' for district rows."""
+    return np.array(
+        [
+            f"S{s}" if s is not None and not (isinstance(s, float) and np.isnan(s)) else f"D{d}"
+            for s, d in zip(frame["school_id"].tolist(), frame["district_id"].tolist(), strict=True)
+        ],
+        dtype=object,
+    )
+
+
 def _codes(series: pd.Series) -> np.ndarray:
     vals = series.astype(object).where(series.notna(), "")
     return pd.factorize(vals.astype(str))[0]
@@ -123,12 +134,7 @@ def build_groups(cells: pd.DataFrame) -> list[Group]:
     Per district with district rows: district cell = sum of its schools' cells.
     """
     is_school = cells["school_id"].notna().to_numpy()
-    unit_text = np.where(
-        is_school,
-        "S" + cells["school_id"].astype(str).to_numpy(dtype=object),
-        "D" + cells["district_id"].astype(str).to_numpy(dtype=object),
-    )
-    unit = pd.factorize(unit_text)[0]
+    unit = pd.factorize(_unit_keys(cells))[0]
     dim_s = cells["dimension"].astype(str).to_numpy()
     dim = pd.factorize(dim_s)[0]
     need = _codes(cells["need"])
@@ -180,37 +186,44 @@ def build_groups(cells: pd.DataFrame) -> list[Group]:
 # ---------------------------------------------------------------------------------------------
 def _determined(
     values: np.ndarray, supp: np.ndarray, lb: np.ndarray, ub: np.ndarray, groups: list[Group]
-) -> np.ndarray:
-    """Indexes of suppressed cells that the published cells and margins determine exactly.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Suppressed cells that the published cells and margins determine exactly, with the
+    value they are pinned to: ``(indexes, recovered values)``.
 
     ``values`` is only read where ``~supp``. Linear algebra: cell k is determined iff e_k is in
-    the row space of the margin equations over the unknowns (its null-space component is 0).
-    Bounds: when an equation's residual equals the sum of its unknowns' lower (or upper)
-    bounds, every one of those unknowns sits at its bound.
+    the row space of the margin equations over the unknowns (its null-space component is 0);
+    its value is then that of any solution (least squares). Bounds: when an equation's
+    residual equals the sum of its unknowns' lower (or upper) bounds, every one of those
+    unknowns sits at its bound.
     """
     unknown = np.flatnonzero(supp)
     if len(unknown) == 0:
-        return unknown
+        return unknown, np.array([])
     col = np.full(len(values), -1, dtype=np.int64)
     col[unknown] = np.arange(len(unknown))
-    eqs: list[tuple[np.ndarray, np.ndarray]] = []  # (unknown columns, coefficients)
-    found: set[int] = set()
+    eqs: list[tuple[np.ndarray, np.ndarray, float]] = []  # (unknown columns, coefficients, rhs)
+    found: dict[int, float] = {}
     for t, m in groups:
         if t < 0:
             continue
         mu = m[supp[m]]
         if len(mu) == 0 and not supp[t]:
             continue
+        known_members = float(values[m[~supp[m]]].sum())
         cols = [col[mu]]
         coef = [np.ones(len(mu))]
         if supp[t]:
             cols.append(np.array([col[t]]))
             coef.append(np.array([-1.0]))
-        eqs.append((np.concatenate(cols), np.concatenate(coef)))
+            rhs = -known_members
+        else:
+            rhs = float(values[t]) - known_members
+        eqs.append((np.concatenate(cols), np.concatenate(coef), rhs))
         if not supp[t] and len(mu):
-            residual = float(values[t]) - float(values[m[~supp[m]]].sum())
-            if abs(residual - lb[mu].sum()) < 1e-9 or abs(residual - ub[mu].sum()) < 1e-9:
-                found.update(int(x) for x in mu)
+            if abs(rhs - lb[mu].sum()) < 1e-9:
+                found.update({int(x): float(lb[x]) for x in mu})
+            elif abs(rhs - ub[mu].sum()) < 1e-9:
+                found.update({int(x): float(ub[x]) for x in mu})
     if eqs:
         # connected components of unknowns through equations keep each SVD small
         parent = np.arange(len(unknown))
@@ -221,29 +234,34 @@ def _determined(
                 a = parent[a]
             return a
 
-        for cols, _ in eqs:
+        for cols, _, _ in eqs:
             r0 = root(int(cols[0]))
             for c in cols[1:]:
                 rc = root(int(c))
                 if rc != r0:
                     parent[rc] = r0
         roots = np.array([root(i) for i in range(len(unknown))])
-        eq_root = np.array([roots[cols[0]] for cols, _ in eqs])
+        eq_root = np.array([roots[cols[0]] for cols, _, _ in eqs])
         for r in np.unique(eq_root):
             members = np.flatnonzero(roots == r)
             local = np.full(len(unknown), -1, dtype=np.int64)
             local[members] = np.arange(len(members))
             rows = [eqs[i] for i in np.flatnonzero(eq_root == r)]
             a = np.zeros((len(rows), len(members)))
-            for i, (cols, coef) in enumerate(rows):
+            b = np.array([rhs for _, _, rhs in rows])
+            for i, (cols, coef, _) in enumerate(rows):
                 np.add.at(a[i], local[cols], coef)
             _, s, vt = np.linalg.svd(a, full_matrices=True)
             rank = int((s > 1e-9 * max(1.0, s.max(initial=0.0))).sum())
             null = vt[rank:]
             norms = np.sqrt((null**2).sum(axis=0)) if len(null) else np.zeros(len(members))
-            for j in np.flatnonzero(norms < 1e-8):
-                found.add(int(unknown[members[j]]))
-    return np.array(sorted(found), dtype=np.int64)
+            pinned = np.flatnonzero(norms < 1e-8)
+            if len(pinned):
+                x = np.linalg.lstsq(a, b, rcond=None)[0]
+                for j in pinned:
+                    found[int(unknown[members[j]])] = float(np.round(x[j], 9))
+    idx = np.array(sorted(found), dtype=np.int64)
+    return idx, np.array([found[i] for i in idx.tolist()], dtype=float)
 
 
 def _complementary(values: np.ndarray, supp: np.ndarray, groups: list[Group]) -> bool:
@@ -286,7 +304,9 @@ def suppress_cells(
     ub = np.full(len(values), np.inf) if ub is None else ub
     for _ in range(10_000):
         _complementary(values, supp, groups)
-        rec = _determined(values, supp, lb, ub, groups)
+        rec, _ = _determined(values, supp, lb, ub, groups)
+        # Rule 4: zeros are published, so learning that a hidden cell is 0 is no disclosure
+        rec = rec[values[rec] != 0]
         if len(rec) == 0:
             return supp
         added = False
@@ -336,14 +356,8 @@ def _publish_grid(grid: pd.DataFrame, mc: int, md: int, *, synthetic: bool) -> p
     values = grid["count"].to_numpy(dtype=float).round()
     is_school = grid["school_id"].notna().to_numpy()
     totals = grid.loc[grid["dimension"] == "total"]
-    unit_key = np.where(
-        is_school, "S" + grid["school_id"].astype(str), "D" + grid["district_id"].astype(str)
-    )
-    tot_key = np.where(
-        totals["school_id"].notna(),
-        "S" + totals["school_id"].astype(str),
-        "D" + totals["district_id"].astype(str),
-    )
+    unit_key = _unit_keys(grid)
+    tot_key = _unit_keys(totals)
     total_of = dict(zip(tot_key, values[totals.index.to_numpy()], strict=True))
     unit_total = np.array([total_of.get(u, 0.0) for u in unit_key])
     small = is_school & (unit_total < mc)
@@ -352,10 +366,9 @@ def _publish_grid(grid: pd.DataFrame, mc: int, md: int, *, synthetic: bool) -> p
     lb[small & (grid["dimension"].to_numpy() == "total")] = 1.0
     ub = np.where(small, float(mc - 1), np.inf)
     supp = primary.copy()
-    block = (
-        grid["district_id"].astype(str).to_numpy()
-        if (~is_school).any()
-        else grid["school_id"].astype(str).to_numpy()
+    block = np.array(
+        [str(x) for x in (grid["district_id"] if (~is_school).any() else grid["school_id"])],
+        dtype=object,
     )
     codes, inverse = np.unique(block, return_inverse=True)
     groups = build_groups(grid)
@@ -426,7 +439,8 @@ def recoverable_cells(published: pd.DataFrame, *, min_cell: int | None = None) -
     Rebuilds the margin relations from the published rows alone; a school that shows only
     "fewer than N responses" contributes unknown cells (bounded 0..N-1) to district sums.
     Returns the recoverable cells (school_id, district_id, dimension, need, language) with the
-    recovered ``value`` where linear algebra pins it; empty when nothing leaks.
+    recovered ``value``; empty when nothing leaks. Cells pinned to 0 are not reported: zeros
+    are published under the CSDE rules (rule 4), so they disclose nothing.
     """
     mc = int(get_settings().min_cell if min_cell is None else min_cell)
     pub = published.reset_index(drop=True)
@@ -458,6 +472,9 @@ def recoverable_cells(published: pd.DataFrame, *, min_cell: int | None = None) -
     lb[small_tot.to_numpy()] = 1.0
     ub = np.where(small_arr, float(mc - 1), np.inf)
     groups = build_groups(pub)
-    det = _determined(values, supp, lb, ub, groups)
+    det, recovered = _determined(values, supp, lb, ub, groups)
     res = pub.iloc[det][["school_id", "district_id", "dimension", "need", "language"]].copy()
+    res["value"] = recovered
+    # Rule 4: zeros are published anyway; a hidden cell pinned to 0 discloses nothing
+    res = res[res["value"] != 0]
     return res.reset_index(drop=True)
