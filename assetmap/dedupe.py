@@ -30,7 +30,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from scipy.spatial import cKDTree
 
 from assetmap._errors import InputError
@@ -283,12 +283,20 @@ def find_candidates(
             if b:
                 groups.setdefault(b, []).append(i)
         for members in groups.values():
-            for x, i in enumerate(members):
-                for j in members[x + 1 :]:
-                    if (i, j) not in pairs and fuzz.token_set_ratio(
-                        p.names[i], p.names[j]
-                    ) >= name_block_score:
-                        pairs.add((i, j))
+            if len(members) < 2:
+                continue
+            names = [p.names[i] for i in members]
+            sim = process.cdist(
+                names,
+                names,
+                scorer=fuzz.token_set_ratio,
+                dtype=np.uint8,
+                score_cutoff=name_block_score,
+                workers=-1,
+            )
+            for a, b in zip(*np.nonzero(np.triu(sim, 1)), strict=True):
+                if names[a] and names[b]:
+                    pairs.add((members[a], members[b]))
     return sorted(pairs)
 
 
@@ -406,15 +414,16 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _merge_rows(gdf: gpd.GeoDataFrame, members: list[int]) -> dict[str, Any]:
-    rows = [gdf.iloc[m] for m in members]
+def _merge_rows(
+    table: list[dict[str, Any]], columns: list[str], geom_col: str, members: list[int]
+) -> dict[str, Any]:
+    rows = [table[m] for m in members]
     sources = [_text(r.get("source")) or "unknown" for r in rows]
     out: dict[str, Any] = {}
     prov: dict[str, Any] = {}
     conflicts: dict[str, dict[str, Any]] = {}
-    geom_col = gdf.geometry.name
     list_cols = set(LIST_COLUMNS)
-    for col in gdf.columns:
+    for col in columns:
         if col in (geom_col, "provenance", "geocode_source", "geocode_quality"):
             continue
         if col in list_cols:
@@ -466,7 +475,7 @@ def _merge_rows(gdf: gpd.GeoDataFrame, members: list[int]) -> dict[str, Any]:
     best = min(range(len(rows)), key=rank)
     out[geom_col] = rows[best].get(geom_col)
     for c in ("geocode_source", "geocode_quality"):
-        if c in gdf.columns:
+        if c in columns:
             out[c] = rows[best].get(c)
     if rank(best)[0] < 9:
         prov["geometry"] = sources[best]
@@ -517,7 +526,10 @@ def dedupe(
     clusters: dict[int, list[int]] = {}
     for k in range(len(data)):
         clusters.setdefault(find(k), []).append(k)
-    records = [_merge_rows(data, clusters[root]) for root in sorted(clusters)]
+    table = data.to_dict("records")
+    columns = list(data.columns)
+    geom_col = data.geometry.name
+    records = [_merge_rows(table, columns, geom_col, clusters[root]) for root in sorted(clusters)]
     out = gpd.GeoDataFrame(records, geometry=data.geometry.name, crs=data.crs or CRS)
     order = [c for c in PARTNER_COLUMNS if c in out.columns and c != "geometry"]
     extra = [c for c in out.columns if c not in order and c not in ("geometry", "provenance")]

@@ -304,3 +304,19 @@ def test_import_layers_and_coalition_list_gives_one_record_per_site(tmp_path):
 
     g = gpd.read_file(out2)
     assert len(g) == 31 and g.geometry.notna().all()
+
+
+def test_shipped_anchor_layers_have_one_hartford_hospital_at_80_seymour():
+    from assetmap.data import load_partners
+
+    p = load_partners()
+    anchors = p[p["category"].isin(["anchor_hospital", "anchor_college", "library"])]
+    res = dedupe(anchors)
+    assert len(res.partners) == len(anchors) - 1  # only HIFLD's twin record is a duplicate
+    pair = res.merged.iloc[0]
+    assert {pair["left_id"], pair["right_id"]} == {"hifld-hosp-196784913", "hifld-hosp-2106102"}
+    review = {
+        frozenset((a, b))
+        for a, b in zip(res.review["left_id"], res.review["right_id"], strict=True)
+    }
+    assert frozenset({"hifld-hosp-1906504", "ipeds-130785"}) in review

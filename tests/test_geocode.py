@@ -339,3 +339,18 @@ def test_geocode_frame_names_a_missing_address_column(monkeypatch, tmp_path):
         geocode_frame(pd.DataFrame({"foo": ["x"]}), allow_external=False)
     with pytest.raises(InputError, match=r"\['Adress'\] not in the file"):
         geocode_frame(pd.DataFrame({"foo": ["x"]}), address_columns="Adress", allow_external=False)
+
+
+def test_shipped_gazetteer_resolves_every_town_and_zip_offline():
+    get_settings.cache_clear()
+    data._gazetteer.cache_clear()
+    gaz = data.load_gazetteer()
+    gc = Geocoder(allow_external=False)
+    towns = gaz[gaz["kind"] == "town"]
+    assert len(towns) == 169
+    for row in towns.itertuples():
+        r = gc.geocode(f"{row.name}, CT")
+        assert (r.quality, r.lat, r.lon) == ("town", row.lat, row.lon), row.name
+    for row in gaz[gaz["kind"] == "zip"].head(50).itertuples():
+        r = gc.geocode(str(row.zip))
+        assert (r.quality, r.lat, r.lon) == ("zip", row.lat, row.lon), row.zip
