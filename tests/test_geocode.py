@@ -194,7 +194,9 @@ def test_nominatim_refuses_stock_user_agent(server, monkeypatch, tmp_path):
 def test_nominatim_keeps_one_request_per_second_across_instances_and_threads(
     server, monkeypatch, tmp_path
 ):
-    configure(monkeypatch, tmp_path, server, nominatim_min_interval_s=1.0)
+    configure(
+        monkeypatch, tmp_path, server, nominatim_min_interval_s=1.0, contact_email="ops@example.org"
+    )
     found: dict[str, object] = {}
 
     def work(streets):
@@ -221,6 +223,7 @@ def test_nominatim_keeps_one_request_per_second_across_instances_and_threads(
     assert {type(r.extra["place_id"]) for r in found.values()} == {str}
     assert "User-Agent" not in hits[0].params and hits[0].user_agent.startswith("assetmap-tests")
     assert hits[0].params["format"] == "json" and hits[0].params["countrycodes"] == "us"
+    assert hits[0].params["email"] == "ops@example.org" and hits[0].params["limit"] == "1"
 
 
 def test_nominatim_429_on_a_burst_is_retried_after_retry_after(monkeypatch, tmp_path):
@@ -354,3 +357,21 @@ def test_shipped_gazetteer_resolves_every_town_and_zip_offline():
     for row in gaz[gaz["kind"] == "zip"].head(50).itertuples():
         r = gc.geocode(str(row.zip))
         assert (r.quality, r.lat, r.lon) == ("zip", row.lat, row.lon), row.zip
+
+
+def test_survey_module_never_imports_a_geocoder():
+    """Family survey rows are never geocoded (RELIABILITY.md §2): needs.py has no path to HTTP."""
+    import ast
+
+    import assetmap.needs
+
+    tree = ast.parse(open(assetmap.needs.__file__, encoding="utf-8").read())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert not {
+        m for m in imported if m.startswith(("assetmap.geocode", "requests", "urllib", "http"))
+    }
