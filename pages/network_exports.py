@@ -27,6 +27,12 @@ else:
     label = widgets.district_name(target)
 
 key = f"{scope}:{target}"
+if scope == "school" and not analysis.surveyed(target):
+    st.info(
+        "This school has no family survey responses yet, so its needs are unknown and no "
+        "network can be built. Upload its survey on the Data page."
+    )
+    st.stop()
 if st.button("Build network", type="primary", key="net_build"):
     with st.spinner("Choosing lead and backup partners…"):
         net = (
@@ -64,12 +70,13 @@ if len(edited):
     widgets.show_map(network_map(edited), height=460, key="net_map")
 
 st.subheader("Downloads")
+extras = analysis.export_context(principal, edited)
 dl = st.columns(4)
 for i, fmt in enumerate(exports.NETWORK_FORMATS):
     with dl[i % 4]:
         st.download_button(
             fmt.label,
-            data=exports.deferred(edited, fmt.ext),
+            data=exports.deferred(edited, fmt.ext, extras=extras),
             file_name=f"network_{exports.slug(built['label'])}{fmt.ext}",
             mime=fmt.mime,
             key=f"net_dl_{fmt.ext}",

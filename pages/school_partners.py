@@ -63,12 +63,13 @@ with tab_match:
         "the need's families whose language the partner serves, capacity, how recently the "
         "record was verified, and MOU status."
     )
-    matches = analysis.match_school(
-        principal,
-        sid,
-        need=None if need == "any" else need,
-        language=languages[0] if languages else None,
-    )
-    st.dataframe(widgets.match_table(matches), hide_index=True)
+    if analysis.surveyed(sid):
+        matches = analysis.match_school(principal, sid, need=None if need == "any" else need)
+        st.dataframe(widgets.match_table(matches), hide_index=True)
+    else:
+        st.info(
+            "This school has no family survey responses yet, so its needs are unknown. "
+            "Upload a survey on the Data page; the partners nearby are listed in the next tab."
+        )
 with tab_near:
     st.dataframe(widgets.partner_table(near), hide_index=True)

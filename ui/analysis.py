@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from assetmap import coverage, match, needs, network
-from assetmap.auth import Principal
+from assetmap.auth import Principal, visible_profiles
 from assetmap.data import survey_path
 from ui import cache
 
@@ -44,7 +44,7 @@ def published() -> pd.DataFrame:
 
 @st.cache_resource(show_spinner="Finding gaps…")
 def _gaps(key: str, who: cache.PrincipalKey) -> pd.DataFrame:
-    return coverage.gaps(cache.partner_index(_principal(who)), profile(), schools=cache.schools())
+    return coverage.gaps(profile=profile(), context=_context(key, who))
 
 
 def _principal(who: cache.PrincipalKey) -> Principal:
@@ -76,7 +76,7 @@ def _district_view(key: str, who: cache.PrincipalKey, district_id: str | None) -
     dists = cache.districts()
     if district_id is None:
         return DistrictView(parts, schools, [dists])
-    d = dists[dists["boundary_id"].astype(str) == str(district_id)]
+    d = dists[dists["district_id"] == str(district_id)]
     sch = schools[schools["district_id"].astype(str) == str(district_id)]
     if d.empty:
         bounds = sch.total_bounds
@@ -169,17 +169,33 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
     return gaps[[c for c in cols if c in gaps.columns]]
 
 
-def match_school(
-    principal: Principal, school_id: str, *, need: str | None, language: str | None
-) -> pd.DataFrame:
-    """Ranked partner matches for one school (score parts included)."""
-    return match.match_school(
-        school_id,
-        index=cache.partner_index(principal),
+@st.cache_resource(show_spinner="Preparing the analysis…")
+def _context(key: str, who: cache.PrincipalKey) -> match.AnalysisContext:
+    return match.prepare(
+        partners_index=cache.partner_index(_principal(who)),
         profile=profile(),
         schools=cache.schools(),
-        needs=[need] if need else None,
     )
+
+
+def context(principal: Principal) -> match.AnalysisContext:
+    """The shared matching context (profile, index, schools) for this principal's partners."""
+    return _context(cache.data_key(), cache.who(principal))
+
+
+def surveyed(school_id: str) -> bool:
+    """True when the school has survey responses (matching and networks need them)."""
+    return str(school_id) in set(profile().school_ids)
+
+
+def match_school(
+    principal: Principal, school_id: str, *, need: str | None, limit: int = 10
+) -> pd.DataFrame:
+    """Ranked partner matches per need for one school, score parts included."""
+    out = match.match_all([school_id], profile=profile(), context=context(principal), limit=limit)
+    if need:
+        out = out[out["need"] == need]
+    return out.reset_index(drop=True)
 
 
 def build_network(
@@ -187,9 +203,26 @@ def build_network(
 ) -> pd.DataFrame:
     """The coordinated network (Network frame) of a school or a whole district."""
     return network.build_network(
-        index=cache.partner_index(principal),
+        [school_id] if school_id else None,
         profile=profile(),
-        schools=cache.schools(),
-        school_ids=[school_id] if school_id else None,
-        district_id=district_id,
+        context=context(principal),
+        district=district_id,
     )
+
+
+def export_context(principal: Principal, net: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """What the export files add to a network: its partners, schools, gaps and the published
+    need profile of its schools (only what this principal may see)."""
+    ids = set(net["school_id"].astype(str)) if len(net) else set()
+    sch = cache.schools()
+    sch = sch[sch["school_id"].astype(str).isin(ids)]
+    parts = cache.partners(principal)
+    used = set(net["partner_id"].dropna().astype(str)) if len(net) else set()
+    gaps = all_gaps(principal)
+    pub = visible_profiles(principal, published())
+    return {
+        "partners": parts[parts["partner_id"].astype(str).isin(used)],
+        "schools": sch,
+        "gaps": gaps[gaps["school_id"].astype(str).isin(ids)],
+        "profile": pub[pub["school_id"].astype(str).isin(ids)],
+    }

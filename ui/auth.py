@@ -83,8 +83,10 @@ def require(action: str) -> Principal:
             "Ask an administrator if you need it."
         )
     else:
-        st.warning("This page is for school and district staff. Please sign in first.")
-        st.page_link("pages/sign_in.py", label="Staff sign in", icon="🔐")
+        st.warning(
+            "This page is for school and district staff. Please sign in first "
+            "(Staff sign in, in the menu)."
+        )
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises
 

@@ -72,7 +72,9 @@ def _towns(key: str) -> gpd.GeoDataFrame:
 
 @st.cache_resource(show_spinner=False)
 def _districts(key: str) -> gpd.GeoDataFrame:
-    return data.load_districts()
+    d = data.load_districts()
+    code = d["boundary_id"].astype(str).str.replace(r"^CT-", "", regex=True)
+    return d.assign(district_id=code)
 
 
 @st.cache_resource(show_spinner=False)
@@ -117,7 +119,7 @@ def towns() -> gpd.GeoDataFrame:
 
 
 def districts() -> gpd.GeoDataFrame:
-    """School district boundaries."""
+    """School district boundaries, with ``district_id`` as the schools spell it."""
     return _districts(data_key())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -56,11 +56,20 @@ def slug(text: object) -> str:
     return s[:60] or "network"
 
 
-def network_bytes(network: pd.DataFrame, ext: str, *, language: str = "en") -> bytes:
-    """The network written in the format of ``ext`` (via a temporary file), as bytes."""
+def network_bytes(
+    network: pd.DataFrame,
+    ext: str,
+    *,
+    language: str = "en",
+    extras: Mapping[str, pd.DataFrame] | None = None,
+) -> bytes:
+    """The network written in the format of ``ext`` (via a temporary file), as bytes.
+
+    ``extras``: ``partners``, ``schools``, ``gaps``, ``profile`` frames for the richer formats.
+    """
     with tempfile.TemporaryDirectory(prefix="assetmap-export-") as tmp:
         path = Path(tmp) / f"network{ext}"
-        export.export_network(network, path, language=language)
+        export.export_network(network, path, language=language, **dict(extras or {}))
         return path.read_bytes()
 
 
@@ -73,13 +82,15 @@ def _checked(principal: auth.Principal, make: Callable[[], bytes]) -> Callable[[
     return run
 
 
-def deferred(network: pd.DataFrame, ext: str) -> Callable[[], bytes]:
+def deferred(
+    network: pd.DataFrame, ext: str, *, extras: Mapping[str, pd.DataFrame] | None = None
+) -> Callable[[], bytes]:
     """A download callback for one format, bound to the role gate's principal."""
     principal = auth.current_principal()
     if not auth.allowed(principal, "download"):
         raise PermissionDenied(f"role {principal.role!r} may not download networks")
     frame = network.copy()
-    return _checked(principal, lambda: network_bytes(frame, ext))
+    return _checked(principal, lambda: network_bytes(frame, ext, extras=extras))
 
 
 def deferred_sheet(network: pd.DataFrame, language: str) -> Callable[[], bytes]:

@@ -141,30 +141,30 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
     codes.sort(key=lambda c: c != family_language)
     lang_names = ", ".join(langs_tbl.get(c).autonym if langs_tbl.get(c) else c for c in codes)
     parts = ['<div class="am-card">']
-    parts.append(f"<h3>{escape_text(_text(row['name']))}</h3>")
+    parts.append(f"<h3><bdi>{escape_text(_text(row['name']))}</bdi></h3>")
     if bool(row.get("example")):
         parts.append(f'<div class="am-example">{escape_text(t("find.example_notice"))}</div>')
     km = float(row["distance_km"])
     parts.append(f'<div class="am-meta am-dist">{escape_text(t.distance(km))}</div>')
     addr = ", ".join(x for x in (_text(row.get("address")), _text(row.get("city"))) if x)
     if addr:
-        parts.append(f'<div class="am-meta">{escape_text(addr)}</div>')
+        parts.append(f'<div class="am-meta"><bdi>{escape_text(addr)}</bdi></div>')
     if lang_names:
         parts.append(
             f'<div class="am-meta"><b>{escape_text(t("find.languages"))}:</b> '
-            f"{escape_text(lang_names)}</div>"
+            f"<bdi>{escape_text(lang_names)}</bdi></div>"
         )
     hours = _text(row.get("hours"))
     if hours:
         parts.append(
-            f'<div class="am-meta"><b>{escape_text(t("find.hours"))}:</b> {escape_text(hours)}</div>'
+            f'<div class="am-meta"><b>{escape_text(t("find.hours"))}:</b> <bdi>{escape_text(hours)}</bdi></div>'
         )
     links = []
     tel = tel_href(row.get("phone"))
     if tel:
         links.append(
             f'<a href="{escape_text(tel)}">📞 {escape_text(t("find.call"))} '
-            f"{escape_text(_text(row.get('phone')))}</a>"
+            f'<bdi dir="ltr">{escape_text(_text(row.get("phone")))}</bdi></a>'
         )
     geom = row.geometry
     if geom is not None and not geom.is_empty:

@@ -125,14 +125,16 @@ def text_html(text: object) -> str:
 
 
 def district_picker(*, key: str, label: str = "District", allow_all: bool = True) -> str | None:
-    """A district selectbox (districts that have schools); None means the whole state."""
-    d = cache.districts()
+    """A district selectbox (the districts of the schools); None means the whole state."""
     sch = cache.schools()
-    with_schools = set(sch["district_id"].astype(str))
-    d = d[d["boundary_id"].astype(str).isin(with_schools)].sort_values("name")
-    ids = d["boundary_id"].astype(str).tolist()
-    names = dict(zip(ids, d["name"].astype(str), strict=True))
-    options: list[str | None] = ([None] if allow_all else []) + ids
+    names = (
+        sch.dropna(subset=["district_id"])
+        .drop_duplicates("district_id")
+        .set_index("district_id")["district_name"]
+        .astype(str)
+        .sort_values()
+    )
+    options: list[str | None] = ([None] if allow_all else []) + [str(i) for i in names.index]
     return st.selectbox(
         label,
         options,
@@ -191,6 +193,6 @@ def district_name(district_id: str | None) -> str:
     """A district's name (or the state's)."""
     if district_id is None:
         return "All of Connecticut"
-    d = cache.districts()
-    hit = d.loc[d["boundary_id"].astype(str) == str(district_id), "name"]
+    sch = cache.schools()
+    hit = sch.loc[sch["district_id"].astype(str) == str(district_id), "district_name"]
     return str(hit.iloc[0]) if len(hit) else str(district_id)

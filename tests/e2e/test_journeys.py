@@ -1,0 +1,169 @@
+"""Main journeys in a real headless Chromium against ``streamlit run app.py``.
+
+Screenshots: artifacts/screenshots/*.png (paths printed). Marker ``browser``; never skipped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import openpyxl
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30_000
+
+
+def _settle(page: Page) -> None:
+    """Wait until Streamlit finished the current run (no 'Running' status widget)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT
+    )
+    page.wait_for_timeout(200)
+
+
+def _open_find_help(page: Page, url: str, lang: str | None = None) -> None:
+    page.goto(url + ("/?lang=" + lang if lang else "/"))
+    page.get_by_test_id("stTextInput").first.wait_for(timeout=WAIT)
+    _settle(page)
+
+
+def _search(page: Page, place: str) -> None:
+    box = page.get_by_test_id("stTextInput").first.locator("input")
+    box.fill(place)
+    box.press("Enter")
+    _settle(page)
+
+
+def test_family_searches_in_spanish_for_food_near_a_hartford_zip(page: Page, app_url: str, shot):
+    _open_find_help(page, app_url, "es")
+    expect(page.get_by_role("heading", name="Encuentre ayuda cerca de usted")).to_be_visible(
+        timeout=WAIT
+    )
+    page.get_by_role("radio", name=re.compile("Comida")).first.click()
+    _settle(page)
+    _search(page, "06106")
+    expect(page.get_by_text("Lugares que pueden ayudar")).to_be_visible(timeout=WAIT)
+    cards = page.locator(".am-card")
+    expect(cards.first).to_be_visible(timeout=WAIT)
+    assert cards.count() >= 1
+    first = cards.first.inner_text()
+    assert re.search(r"\d+[,.]\d\s*km", first), first
+    assert page.locator('.am-card a[href^="tel:"]').count() >= 1
+    assert page.locator('.am-card a[href^="https://www.openstreetmap.org/directions"]').count() >= 1
+    shot(page, "family_es_food_06106")
+
+
+def test_script_payload_in_a_partner_name_is_text_and_never_runs(page: Page, app_url: str, shot):
+    _open_find_help(page, app_url)
+    _search(page, "06106")
+    card = page.locator(".am-card", has_text="onerror=alert(1)")
+    expect(card.first).to_be_visible(timeout=WAIT)
+    # the payload is visible as text...
+    assert "<script>window.__pwned=1</script>" in card.first.inner_text()
+    # ...and created no element and ran nothing
+    assert card.first.locator("img, script").count() == 0
+    assert card.first.locator('a[href^="javascript:"]').count() == 0
+    page.wait_for_timeout(1500)  # give any injected handler (also in the map iframe) a chance
+    assert page.evaluate("() => window.__pwned") is None
+    for frame in page.frames:
+        try:
+            assert frame.evaluate("() => window.__pwned") is None
+        except Exception as exc:  # noqa: BLE001 - a detached/cross-origin frame can't run it
+            assert "pwned" not in str(exc)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    shot(page, "xss_partner_shown_as_text")
+
+
+def test_arabic_family_view_is_right_to_left(page: Page, app_url: str, shot):
+    _open_find_help(page, app_url, "ar")
+    _search(page, "Hartford")
+    family = page.locator(".st-key-family")
+    expect(family).to_be_visible(timeout=WAIT)
+    assert family.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    results = page.locator(".am-results").first
+    expect(results).to_be_visible(timeout=WAIT)
+    assert results.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    shot(page, "family_ar_rtl")
+
+
+def test_family_page_fits_a_phone_without_horizontal_scrolling(browser, app_url: str, shot):
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        has_touch=True,
+    )  # fmt: skip
+    page = ctx.new_page()
+    try:
+        _open_find_help(page, app_url, "es")
+        _search(page, "06106")
+        expect(page.locator(".am-card").first).to_be_visible(timeout=WAIT)
+        sizes = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert sizes[0] <= sizes[1], f"horizontal scroll: scrollWidth {sizes[0]} > {sizes[1]}"
+        page.locator(".am-card").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        shot(page, "family_phone_390")
+    finally:
+        ctx.close()
+
+
+def _sign_in(page: Page, url: str, user: str, password: str) -> None:
+    page.goto(url + "/sign-in")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    _settle(page)
+    expect(page.get_by_text("You are signed in.")).to_be_visible(timeout=WAIT)
+
+
+def _pick(page: Page, label: str, option: str) -> None:
+    box = page.get_by_label(label)
+    box.click()
+    box.fill(option)
+    page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
+    _settle(page)
+
+
+def test_coordinator_builds_a_school_network_and_downloads_excel(
+    page: Page, app_url: str, tmp_path, e2e_school, accounts, shot
+):
+    _sign_in(page, app_url, "coord", accounts["coord"])
+    page.goto(app_url + "/network")
+    expect(page.get_by_role("heading", name="Network & exports")).to_be_visible(timeout=WAIT)
+    _settle(page)
+    page.get_by_role("button", name="Build network").click()
+    _settle(page)
+    expect(page.get_by_text(re.compile("^Network for "))).to_be_visible(timeout=WAIT)
+    with page.expect_download(timeout=WAIT) as dl:
+        page.get_by_role("button", name="Excel workbook").click()
+    path = tmp_path / "network.xlsx"
+    dl.value.save_as(path)
+    wb = openpyxl.load_workbook(path, read_only=True)
+    assert wb.sheetnames
+    ws = wb[wb.sheetnames[0]]
+    header = [c.value for c in next(ws.iter_rows(max_row=1))]
+    assert any("need" in str(h).lower() for h in header)
+    assert ws.max_row > 1
+    shot(page, "coordinator_network")
+
+
+def test_leader_views_gap_overlay_for_a_need_and_a_language(
+    page: Page, app_url: str, e2e_school, accounts, shot
+):
+    _sign_in(page, app_url, "leader", accounts["leader"])
+    page.goto(app_url + "/district")
+    expect(page.get_by_role("heading", name="District map")).to_be_visible(timeout=WAIT)
+    _settle(page)
+    _pick(page, "Need", "Food")
+    lang_box = page.get_by_label("Families' language")
+    lang_box.click()
+    page.get_by_role("option").nth(1).click()
+    _settle(page)
+    expect(page.get_by_text(re.compile("Schools with a gap"))).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("Coverage per need")).to_be_visible(timeout=WAIT)
+    assert page.locator("iframe").count() >= 1
+    shot(page, "leader_gap_overlay")

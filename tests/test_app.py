@@ -1,0 +1,363 @@
+"""AppTest smoke tests of every page, the role gate, and uploads through the Data page.
+
+Each test drives the real ``app.py`` router headless (``streamlit.testing.v1.AppTest``) on the
+shipped data. Custom components (``st_folium``) cannot be inspected here; the maps are
+tested as HTML in tests/test_maps.py and in the browser tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from assetmap.auth import Principal, hash_password  # noqa: E402
+from assetmap.data import load_schools  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return at
+
+
+def _hartford_school():
+    """A Hartford school that has responses in the shipped synthetic survey."""
+    import pandas as pd
+
+    from assetmap.data import survey_path
+
+    sch = load_schools()
+    surveyed = set(pd.read_csv(survey_path(), dtype=str, usecols=["school_id"])["school_id"])
+    hf = sch[(sch["town"].astype(str) == "Hartford") & sch["school_id"].isin(surveyed)]
+    return hf.sort_values("name").iloc[0]
+
+
+def _staff(at: AppTest, role: str, **scope) -> AppTest:
+    at.session_state["principal"] = Principal(f"test-{role}", role, **scope)
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "text",
+    ):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(str(e.proto.body) for e in at.get("html"))
+
+
+# --------------------------------------------------------------------------- Find help
+def test_find_help_opens_in_english_without_error():
+    at = _app().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Find help near you"]
+    assert at.text_input(key="find_place").label == "Town, ZIP code or address"
+    options = at.selectbox(key="find_lang").options
+    assert {"English", "español", "العربية", "中文", "polski"} <= set(options)
+
+
+def test_find_help_spanish_food_near_hartford_zip_lists_partners_with_distances():
+    at = _app()
+    at.session_state["find_lang"] = "es"
+    at.run()
+    at.text_input(key="find_place").set_value("06106")
+    at.session_state["find_need"] = "food"
+    at.run()
+    assert not at.exception
+    assert "Lugares que pueden ayudar" in [s.value for s in at.subheader]
+    html = _html(at)
+    assert html.count('class="am-card"') >= 1
+    assert " km" in html
+    assert "tel:+1" in html
+    assert "https://www.openstreetmap.org/directions?to=" in html
+
+
+def test_find_help_unknown_place_warns_in_the_chosen_language():
+    at = _app()
+    at.session_state["find_lang"] = "es"
+    at.run()
+    at.text_input(key="find_place").set_value("Atlantis")
+    at.run()
+    assert not at.exception
+    assert at.warning and "No encontramos" in at.warning[0].value
+
+
+def test_find_help_street_address_needs_consent_before_any_outside_call(monkeypatch):
+    # an outside call would go to a closed local port: it fails fast, never the internet
+    monkeypatch.setenv("ASSETMAP_CENSUS_GEOCODER_URL", "http://127.0.0.1:9")
+    from assetmap.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        at = _app().run()
+        at.text_input(key="find_place").set_value("200 Main Street, Hartford")
+        at.run()
+        assert not at.exception
+        consent = at.checkbox(key="find_consent")
+        assert consent.value is False
+        assert any("address" in i.value for i in at.info)
+        assert not at.get("html") or 'class="am-card"' not in _html(at)
+        consent.check()
+        at.run()
+        assert not at.exception
+        assert at.warning  # the (unreachable) geocoder gave no answer: told, not crashed
+    finally:
+        get_settings.cache_clear()
+
+
+def test_find_help_arabic_is_laid_out_right_to_left():
+    at = _app()
+    at.session_state["find_lang"] = "ar"
+    at.run()
+    at.text_input(key="find_place").set_value("Hartford")
+    at.run()
+    assert not at.exception
+    html = _html(at)
+    assert ".st-key-family { direction: rtl" in html
+    assert 'dir="rtl"' in html
+
+
+def test_public_session_never_loads_survey_code_or_staff_pages():
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout=60)
+        at.run()
+        at.text_input(key="find_place").set_value("Hartford")
+        at.run()
+        assert not at.exception, at.exception
+        bad = [m for m in ("assetmap.needs", "assetmap.suppress", "ui.analysis") if m in sys.modules]
+        print("LOADED", bad)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "LOADED []" in out.stdout
+
+
+def test_public_partners_hide_unpublished_and_sensitive_locations():
+    from assetmap.auth import PUBLIC, visible_partners
+    from assetmap.data import load_partners
+
+    allp = load_partners()
+    pub = visible_partners(PUBLIC, allp)
+    assert set(pub["partner_id"]) <= set(allp.loc[allp["published"], "partner_id"])
+
+
+# --------------------------------------------------------------------------- role gate
+@pytest.mark.parametrize(
+    "page",
+    [
+        "pages/district_map.py",
+        "pages/school_partners.py",
+        "pages/network_exports.py",
+        "pages/data.py",
+    ],
+)
+def test_staff_pages_stop_for_a_public_session(page):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert any("sign in" in w.value.lower() for w in at.warning)
+    assert not at.dataframe and not at.download_button and not at.file_uploader
+
+
+def test_router_shows_only_find_help_and_sign_in_to_the_public():
+    at = _app().run()
+    assert not at.exception
+    at.switch_page("pages/sign_in.py").run()
+    assert not at.exception
+    assert "Staff sign in" in [t.value for t in at.title]
+
+
+def test_local_sign_in_checks_the_salted_hash():
+    at = _app()
+    at.secrets["accounts"] = {
+        "ana": {
+            "role": "coordinator",
+            "password_hash": hash_password("right-pass-1"),
+            "schools": [],
+            "districts": [],
+        },
+    }
+    at.run()
+    at.switch_page("pages/sign_in.py").run()
+    at.text_input(key="signin_user").input("ana")
+    at.text_input(key="signin_password").input("wrong")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error and "do not match" in at.error[0].value
+    assert "principal" not in at.session_state
+    at.text_input(key="signin_password").input("right-pass-1")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["principal"].role == "coordinator"
+
+
+def test_coordinator_cannot_open_the_district_map():
+    at = _staff(
+        AppTest.from_file(str(ROOT / "pages/district_map.py"), default_timeout=TIMEOUT),
+        "coordinator",
+        schools=frozenset({"x"}),
+    ).run()
+    assert not at.exception
+    assert at.error and "does not give access" in at.error[0].value
+
+
+# --------------------------------------------------------------------------- staff pages
+def test_school_partners_page_for_a_coordinator():
+    school = _hartford_school()
+    at = _staff(_app(), "coordinator", schools=frozenset({str(school["school_id"])}))
+    at.run()
+    at.switch_page("pages/school_partners.py").run()
+    assert not at.exception
+    assert at.selectbox(key="sp_school").value == str(school["school_id"])
+    assert "partners within" in _texts(at)
+    assert at.dataframe  # ranked matches and/or nearby partners
+    at.selectbox(key="sp_need").set_value("food").run()
+    assert not at.exception
+
+
+def test_district_map_page_for_a_leader():
+    school = _hartford_school()
+    at = _staff(_app(), "leader", districts=frozenset({str(school["district_id"])}))
+    at.run()
+    at.switch_page("pages/district_map.py").run()
+    assert not at.exception
+    assert "District map" in [t.value for t in at.title]
+    at.selectbox(key="dm_district").set_value(str(school["district_id"])).run()
+    at.selectbox(key="dm_need").set_value("food").run()
+    assert not at.exception
+    langs = at.selectbox(key="dm_language").options
+    assert len(langs) >= 2
+    at.selectbox(key="dm_language").set_value(at.selectbox(key="dm_language").options[1]).run()
+    assert not at.exception
+    assert at.metric
+
+
+def test_network_page_builds_and_offers_every_download():
+    school = _hartford_school()
+    at = _staff(_app(), "coordinator", schools=frozenset({str(school["school_id"])}))
+    at.run()
+    at.switch_page("pages/network_exports.py").run()
+    assert not at.exception
+    at.button(key="net_build").click().run()
+    assert not at.exception
+    labels = [b.label for b in at.download_button]
+    assert "Excel workbook" in labels and "GeoPackage (QGIS)" in labels
+    assert any(lbl.startswith("Family sheet") for lbl in labels)
+
+
+# --------------------------------------------------------------------------- Data page
+def _data_page(kind: str = "partners") -> AppTest:
+    at = _staff(_app(), "admin")
+    at.run()
+    at.switch_page("pages/data.py").run()
+    if kind != "partners":
+        at.radio(key="data_kind").set_value(kind).run()
+    return at
+
+
+GOOD_PARTNERS = (
+    "Name,Category,Services,Languages,Address,City,State,Zip,Phone,Latitude,Longitude\n"
+    "Test Pantry,human services,food,Spanish;English,1 Main St,Hartford,CT,06106,860-555-0100,"
+    "41.7637,-72.6851\n"
+    "Test Clinic,health,health,English,2 Main St,Hartford,CT,06106,860-555-0101,41.7640,-72.6860\n"
+)
+
+
+def test_data_page_good_partner_csv_loads_with_preview():
+    at = _data_page()
+    at.file_uploader[0].set_value(("good.csv", GOOD_PARTNERS.encode(), "text/csv")).run()
+    assert not at.exception
+    assert not at.error
+    assert any("good.csv" in s.value for s in at.success)
+    assert at.dataframe
+
+
+@pytest.mark.parametrize(
+    "fixture, kind",
+    [
+        ("partners_ragged.csv", "partners"),
+        ("partners_swapped.csv", "partners"),
+        ("partners_nonfinite.geojson", "partners"),
+        ("boundaries_unclosed_ring.geojson", "boundaries"),
+        ("boundaries_no_shx.zip", "boundaries"),
+        ("boundaries_mixed_types.geojson", "boundaries"),
+    ],
+)
+def test_data_page_bad_files_are_reported_by_name_never_raised(fixture, kind):
+    at = _data_page(kind)
+    data = (DATA / fixture).read_bytes()
+    at.file_uploader[0].set_value((fixture, data, "application/octet-stream")).run()
+    assert not at.exception
+    msgs = [m.value for m in list(at.error) + list(at.warning)]
+    assert msgs, f"no error or warning for {fixture}"
+    assert any(fixture in m for m in msgs)
+
+
+def test_data_page_rows_with_problems_show_their_row_numbers():
+    at = _data_page()
+    data = (DATA / "partners_ragged.csv").read_bytes()
+    at.file_uploader[0].set_value(("partners_ragged.csv", data, "text/csv")).run()
+    assert not at.exception
+    tables = [d.value for d in at.dataframe]
+    problem = [t for t in tables if "row" in t.columns and "message" in t.columns]
+    assert problem and problem[0]["row"].notna().any()
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("broken.xlsx", b"this is not a workbook"),
+        ("empty.csv", b""),
+        ("binary.geojson", bytes(range(256)) * 4),
+        ("deep.geojson", b'{"type":' + b"[" * 100000 + b"]" * 100000 + b"}"),
+    ],
+)
+def test_data_page_garbage_files_give_an_error_naming_the_file(name, data):
+    at = _data_page()
+    at.file_uploader[0].set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception
+    assert at.error and any(name in e.value for e in at.error)
+
+
+def test_data_page_survey_with_identifying_columns_drops_them_and_warns():
+    sch = load_schools()
+    sid = str(sch.iloc[0]["school_id"])
+    rows = ["response_id,school_id,home_language,needs,student_name"]
+    rows += [f"{i},{sid},Spanish,food;housing,Child {i}" for i in range(30)]
+    at = _data_page("survey")
+    at.file_uploader[0].set_value(("survey.csv", "\n".join(rows).encode(), "text/csv")).run()
+    assert not at.exception
+    assert any("survey.csv" in w.value for w in at.warning)
+    shown = "\n".join(str(d.value.to_dict()) for d in at.dataframe)
+    assert "Child 1" not in shown
