@@ -252,3 +252,30 @@ def test_service_down_is_reported_and_the_rest_falls_back(tmp_path, inproc, caps
     assert inproc([str(src), str(tmp_path / "o.csv"), "--provider", "census"], **down) == 2
     err = capsys.readouterr().err
     assert "US Census Geocoder" in err and "Traceback" not in err
+
+
+def test_rows_with_coordinates_keep_them(tmp_path, inproc, capsys):
+    src = tmp_path / "mixed.csv"
+    src.write_text(
+        "Name,Street,City,lat,lon\nA,1 Elm St,Hartford,41.5,-72.5\nB,2 Elm St,Hartford,,\n",
+        encoding="utf-8",
+    )
+    with ReplayServer() as srv:
+        assert inproc([str(src), str(tmp_path / "o.csv"), "--no-progress", "--json"], srv) == 0
+        assert (
+            srv.batch_streets() == []
+            and len(srv.hits_for("/geocoder/locations/onelineaddress")) == 1
+        )
+    got = pd.read_csv(tmp_path / "o.csv", dtype=str, keep_default_na=False)
+    assert list(got.columns) == [
+        "Name",
+        "Street",
+        "City",
+        "lat",
+        "lon",
+        "geocode_source",
+        "geocode_quality",
+    ]
+    assert got.loc[0, ["lat", "lon", "geocode_source"]].tolist() == ["41.5", "-72.5", "source"]
+    assert (float(got.loc[1, "lat"]), float(got.loc[1, "lon"])) == expected_point("2 Elm St")
+    assert json.loads(capsys.readouterr().out)["kept"] == 1

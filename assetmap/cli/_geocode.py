@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "geocode",
         help="add lat/lon to an address file (Census, Nominatim, offline gazetteer)",
         description="Geocode every row of IN and write OUT with all input columns plus lat, lon, "
-        "geocode_source and geocode_quality. OUT's extension picks the format "
+        "geocode_source and geocode_quality; rows that already have valid lat and lon columns keep "
+        "them (geocode_source 'source'). OUT's extension picks the format "
         f"({', '.join(FORMATS)}). A summary (matched / fallback / failed) ends the run.",
         epilog=_GEOCODE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -266,7 +267,7 @@ def _geocode(args: argparse.Namespace) -> int:
             address_columns=args.address_column,
             geocoder=geocoder,
             allow_external=not args.offline,
-            keep_existing=False,
+            keep_existing=True,
             progress=update,
         )
     finally:
