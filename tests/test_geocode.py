@@ -8,6 +8,8 @@ import threading
 import pandas as pd
 import pytest
 from geoserver import ReplayServer, configure, expected_point
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assetmap import data
 from assetmap._errors import GeocoderUnavailable
@@ -375,3 +377,43 @@ def test_survey_module_never_imports_a_geocoder():
     assert not {
         m for m in imported if m.startswith(("assetmap.geocode", "requests", "urllib", "http"))
     }
+
+
+_texts = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=30
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            _texts,
+            st.sampled_from(["Exact", "Non_Exact", "No_Match", "Tie"]),
+            st.floats(-90, 90),
+            st.floats(-180, 180),
+        ),
+        max_size=25,
+    ),
+    seed=st.randoms(use_true_random=False),
+)
+def test_batch_reply_is_merged_by_id_whatever_the_order_and_text(rows, seed):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    expected = {}
+    lines = []
+    for i, (text, status, lat, lon) in enumerate(rows):
+        rid = str(i + 1)
+        if status in ("No_Match", "Tie"):
+            lines.append([rid, text, status])
+            expected[rid] = ("no_match" if status == "No_Match" else "ambiguous", None, None)
+        else:
+            lines.append([rid, text, "Match", status, text.upper(), f"{lon},{lat}", "1", "L"])
+            expected[rid] = ("matched", lat, lon)
+    seed.shuffle(lines)
+    w.writerows(lines)
+    got = parse_batch_reply(buf.getvalue())
+    assert {k: (r.status, r.lat, r.lon) for k, r in got.items()} == expected
