@@ -70,6 +70,18 @@ def _jitter(
     return lat + dlat, lon + dlon
 
 
+def _lists(pool: np.ndarray, counts: np.ndarray, names: list[str]) -> list[list[str]]:
+    """Row i -> the distinct names of pool[i, :counts[i]] in first-seen order (vectorised:
+    one Python list per distinct combination, copied per row)."""
+    width = pool.shape[1]
+    base = len(names) + 1
+    masked = np.where(np.arange(width)[None, :] < counts[:, None], pool + 1, 0)
+    key = (masked * base ** np.arange(width)[None, :]).sum(axis=1)
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    combos = [[names[j] for j in dict.fromkeys(pool[i, : counts[i]])] for i in first]
+    return [list(combos[k]) for k in inverse]
+
+
 def _partners(
     rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, *, lists: bool = True
 ) -> gpd.GeoDataFrame:
@@ -79,13 +91,13 @@ def _partners(
     n_langs = rng.choice([0, 1, 1, 2, 2, 3], n)
     svc_pool = rng.integers(0, len(needs), (n, 3))
     lang_pool = rng.choice(len(LANGS), (n, 3), p=LANG_WEIGHTS)
-    services = [[needs[j] for j in dict.fromkeys(svc_pool[i, : n_services[i]])] for i in range(n)]
-    languages = [[LANGS[j] for j in dict.fromkeys(lang_pool[i, : n_langs[i]])] for i in range(n)]
+    services = _lists(svc_pool, n_services, needs)
+    languages = _lists(lang_pool, n_langs, LANGS)
     capacity = np.where(rng.random(n) < 0.6, rng.integers(20, 800, n), np.nan)
     df = pd.DataFrame(
         {
-            "partner_id": [f"syn-{i}" for i in range(n)],
-            "name": [f"SYNTHETIC partner {i}" for i in range(n)],
+            "partner_id": np.char.add("syn-", np.arange(n).astype(str)).astype(object),
+            "name": np.char.add("SYNTHETIC partner ", np.arange(n).astype(str)).astype(object),
             "category": rng.choice(CATEGORIES, n),
             "services": services,
             "services_inferred": [[] for _ in range(n)],
@@ -94,15 +106,17 @@ def _partners(
             "mou_status": rng.choice(
                 ["none", "prospective", "active", "expired"], n, p=[0.6, 0.15, 0.2, 0.05]
             ),
-            "last_verified": pd.Timestamp("2026-11-01")
-            - pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+            "last_verified": (
+                np.datetime64("2026-11-01") - rng.integers(0, 900, n).astype("timedelta64[D]")
+            )
+            .astype(str)
+            .astype(object),
             "source": "SYNTHETIC benchmark",
             "example": False,
             "published": True,
             "sensitive": False,
         }
     )
-    df["last_verified"] = df["last_verified"].dt.strftime("%Y-%m-%d")
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
 
 

@@ -6,6 +6,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point
 
@@ -230,3 +231,37 @@ def test_knn_many_pads_short_results():
     n = int(idx.filter_mask(languages=["ps"], needs=["legal.immigration"]).sum())
     assert (p[0] >= 0).sum() == min(n, 5)
     assert np.all(np.isinf(d[0][p[0] < 0]))
+
+
+def test_filter_masks_equal_a_row_by_row_check_for_any_list_cell_shape():
+    partners = _random_partners(300, seed=11)
+    # cells as tuples, numpy arrays, None and a bare string must all be read as lists
+    langs = partners["languages"].tolist()
+    langs[0], langs[1], langs[2], langs[3] = None, "pt", np.array(["es", "ar"]), ("zh",)
+    partners = partners.assign(languages=pd.Series(langs, index=partners.index, dtype=object))
+    idx = PartnerIndex.build(partners)
+
+    def as_list(v):
+        if v is None:
+            return []
+        return [v] if isinstance(v, str) else list(v)
+
+    rows = idx.partners
+    for need in ("food", "food.pantry", "housing", "legal"):
+        for lang in ("es", "pt", "ps", "en"):
+            want = np.array(
+                [
+                    any(
+                        s == need
+                        or s.split(".")[0] == need
+                        or ("." in need and s == need.split(".")[0])
+                        for s in svc
+                    )
+                    and (lang in as_list(lg) or (lang == "en" and not as_list(lg)))
+                    for svc, lg in zip(rows["services"], rows["languages"], strict=True)
+                ]
+            )
+            got = idx.filter_mask(needs=[need], languages=[lang])
+            np.testing.assert_array_equal(got, want, err_msg=f"{need} {lang}")
+    assert idx.filter_mask(languages=["pt"])[1]
+    assert idx.filter_mask(languages=["en"])[0]
