@@ -136,6 +136,7 @@ def gaps(
     if not rows:
         return pd.DataFrame(columns=GAP_COLUMNS)
     out = pd.DataFrame(rows, columns=GAP_COLUMNS)
+    out = _none_for_missing(out, ["language", "nearest_partner_id", "nearest_partner_name"])
     order = {s: i for i, s in enumerate(sch["school_id"])}
     return (
         out.assign(
@@ -145,6 +146,17 @@ def gaps(
         .drop(columns=["_o", "_k"])
         .reset_index(drop=True)
     )
+
+
+def _none_for_missing(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Text columns as objects with None (not NaN) where missing, as the contracts say."""
+    for col in columns:
+        df[col] = pd.Series(
+            [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in df[col]],
+            index=df.index,
+            dtype=object,
+        )
+    return df
 
 
 def gaps_by_district(gap_frame: pd.DataFrame) -> pd.DataFrame:
@@ -172,8 +184,8 @@ def gaps_by_district(gap_frame: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    out["language"] = out["language"].replace("", None)
-    return out
+    out["language"] = out["language"].replace("", np.nan)
+    return _none_for_missing(out, ["language"])
 
 
 # ------------------------------------------------------------------------------------ E2SFCA

@@ -15,11 +15,14 @@ own coverage (then score) is the lead, the others are backups.
 
 Method. When the number of possible choices is at most ``exact_limit`` the choice is
 exact (enumeration). Otherwise a greedy pass adds, one slot at a time, the (need, partner)
-with the largest marginal gain, then a 1-swap local search improves it. Per need the
-coverage term is a weighted maximum-coverage problem under a cardinality constraint, for
-which greedy is a (1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978); the partner
-penalty and score term make the full objective non-monotone, so for them the swap search is
-a heuristic, and the tests compare against brute force on small instances.
+with the largest marginal gain, a 1-swap local search improves it, and a branch and bound
+search started from that choice proves it optimal or finds a better one (for instances of
+up to ``bnb_limit`` choices; exact unless its node budget runs out, then the best choice
+found is kept; larger schools keep the greedy + swap choice). Per need the coverage term is a
+weighted maximum-coverage problem under a cardinality constraint, for which greedy alone is
+a (1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978); the partner penalty and the
+score term make the full objective non-monotone, hence the exact refinement. The tests
+compare the choice against brute force on small instances.
 
 Partners leading for more than ``settings.lead_partner_load_warning`` schools are flagged
 ``overloaded`` (``lead_load`` counts the schools they lead for).
@@ -249,14 +252,95 @@ def _swap_search(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> list[t
     return choice
 
 
+def solve_branch_and_bound(
+    inst: NetworkInstance, *, start: list[tuple[int, ...]] | None = None, max_nodes: int = 200_000
+) -> tuple[list[tuple[int, ...]], bool]:
+    """Exact search: depth-first over needs, options in decreasing order of their own value,
+    pruned with the bound ``value so far + sum of the best remaining option values -
+    lam * partners used so far`` (the partner penalty only grows). Starts from ``start``
+    (default: greedy + swap). Returns ``(choice, proven_optimal)``; the proof fails only when
+    ``max_nodes`` is exhausted, and then the best choice found is returned."""
+    n_needs = len(inst.needs)
+    if n_needs == 0:
+        return [], True
+    options: list[list[tuple[float, tuple[int, ...], frozenset]]] = []
+    for n in range(n_needs):
+        opts = []
+        for sel in itertools.combinations(range(len(inst.ids[n])), inst.k[n]):
+            mean = sum(inst.sc[n][c] for c in sel) / len(sel) if sel else 0.0
+            g = inst.w[n] * (inst.cov_table[n][sum(1 << c for c in sel)] + inst.mu * mean)
+            opts.append((g, sel, frozenset(inst.pid[n][c] for c in sel)))
+        opts.sort(key=lambda o: -o[0])
+        options.append(opts)
+    # needs with the most spread in option values first prunes best
+    order = sorted(range(n_needs), key=lambda n: -(options[n][0][0] - options[n][-1][0]))
+    best_rest = [0.0] * (n_needs + 1)
+    for i in range(n_needs - 1, -1, -1):
+        best_rest[i] = best_rest[i + 1] + options[order[i]][0][0]
+    best_choice = list(start) if start is not None else solve_greedy(inst)
+    best_f = objective(inst, best_choice)
+    picked: list[tuple[int, ...]] = [()] * n_needs
+    nodes = 0
+    complete = True
+
+    def dfs(i: int, value: float, used: dict) -> None:
+        nonlocal best_f, best_choice, nodes, complete
+        if not complete:
+            return
+        if i == n_needs:
+            f = value - inst.lam * len(used)
+            if f > best_f + 1e-12:
+                best_f, best_choice = f, list(picked)
+            return
+        n = order[i]
+        for g, sel, ids in options[n]:
+            nodes += 1
+            if nodes > max_nodes:
+                complete = False
+                return
+            base_bound = value + g + best_rest[i + 1] - inst.lam * len(used)
+            if base_bound <= best_f + 1e-12:
+                break  # options are sorted by g: no later option can do better
+            n_new = sum(1 for x in ids if x not in used)
+            if base_bound - inst.lam * n_new <= best_f + 1e-12:
+                continue
+            for x in ids:
+                used[x] = used.get(x, 0) + 1
+            picked[n] = sel
+            dfs(i + 1, value + g, used)
+            for x in ids:
+                used[x] -= 1
+                if used[x] == 0:
+                    del used[x]
+            picked[n] = ()
+
+    dfs(0, 0.0, {})
+    return best_choice, complete
+
+
 def solve(
-    inst: NetworkInstance, *, exact_limit: int = 256, method: str = "auto"
+    inst: NetworkInstance,
+    *,
+    exact_limit: int = 256,
+    bnb_limit: int = 10**7,
+    method: str = "auto",
+    max_nodes: int = 20_000,
 ) -> list[tuple[int, ...]]:
-    """Exact when the choice count is at most ``exact_limit`` (or ``method='exact'``), else
-    greedy + swap search (``method='greedy'`` forces it)."""
-    if method == "exact" or (method == "auto" and n_choices(inst) <= exact_limit):
+    """The school's choice. ``auto``: enumeration when there are at most ``exact_limit``
+    choices; greedy + swap search refined by branch and bound up to ``bnb_limit`` choices
+    (exact unless the ``max_nodes`` budget runs out — then the best choice found); beyond
+    that, greedy + swap search. ``exact`` always enumerates; ``greedy`` stops after the swap
+    search."""
+    size = n_choices(inst)
+    if method == "exact" or (method == "auto" and size <= exact_limit):
         return solve_exact(inst)
-    return solve_greedy(inst)
+    start = solve_greedy(inst)
+    if method == "greedy" or (method == "auto" and size > bnb_limit):
+        return start
+    choice, proven = solve_branch_and_bound(inst, start=start, max_nodes=max_nodes)
+    if not proven:
+        log.debug("network: branch and bound budget reached; best choice found is used")
+    return choice
 
 
 # ------------------------------------------------------------------------------ the frame
@@ -353,8 +437,14 @@ def build_network(
                 covered |= ctx.partner_lang[ppos]
                 rows.append(_row(ctx, s, need, rank, ppos, cand, c, reason, tax))
     out = pd.DataFrame(
-        rows, columns=[c for c in NETWORK_COLUMNS if c not in ("lead_load", "overloaded")]
+        {
+            c: pd.Series([r[c] for r in rows], dtype=object)
+            for c in NETWORK_COLUMNS
+            if c not in ("lead_load", "overloaded")
+        }
     )
+    for c in ("rank",):
+        out[c] = out[c].astype(int) if len(out) else out[c]
     if out.empty:
         return pd.DataFrame(columns=NETWORK_COLUMNS)
     leads = out[out["role"] == "lead"].groupby("partner_id")["school_id"].nunique()

@@ -1,0 +1,131 @@
+"""Gaps, language deserts and E2SFCA accessibility (checked against PySAL access)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from access import Access, weights
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _analysis_world as world  # noqa: E402
+
+from assetmap.coverage import (  # noqa: E402
+    accessibility,
+    e2sfca,
+    gaps,
+    gaps_by_district,
+    step_weights,
+)
+
+
+@pytest.fixture(scope="module")
+def gap_frame():
+    return gaps(partners_index=world.index(), profile=world.profile(), schools=world.schools())
+
+
+def test_need_gap_with_nearest_partner_beyond_reach(gap_frame):
+    legal = gap_frame[(gap_frame["school_id"] == "S_A") & (gap_frame["need"] == "legal")]
+    assert len(legal) == 1
+    row = legal.iloc[0]
+    assert row["gap_kind"] == "need" and row["language"] is None
+    assert row["nearest_partner_id"] == "p_legal_far"
+    assert row["nearest_distance_km"] == pytest.approx(60.0, abs=0.05)
+    assert row["reach_km"] == 25.0
+    assert row["families_display"] == "10"
+
+
+def test_language_desert(gap_frame):
+    b = gap_frame[gap_frame["school_id"] == "S_B"]
+    assert list(zip(b["need"], b["language"], b["gap_kind"], strict=True)) == [
+        ("tutoring", "so", "language")
+    ]
+    row = b.iloc[0]
+    assert row["nearest_partner_id"] == "p_tutor_so"
+    assert row["nearest_distance_km"] == pytest.approx(30.0, abs=0.05)
+    assert row["families_display"] == "7"
+    # food at S_A: es and pt partners within reach, English always covered -> no desert
+    a_food = gap_frame[(gap_frame["school_id"] == "S_A") & (gap_frame["need"] == "food")]
+    assert a_food.empty
+
+
+def test_small_school_gaps_show_no_figures(gap_frame):
+    c = gap_frame[gap_frame["school_id"] == "S_C"]
+    assert not c.empty and set(c["gap_kind"]) == {"need"}
+    assert set(c["families_display"]) == {"fewer than 6 responses"}
+
+
+def test_gaps_by_district(gap_frame):
+    roll = gaps_by_district(gap_frame)
+    d1 = roll[roll["district_id"] == "D1"].set_index(["need", "gap_kind"])
+    assert d1.loc[("legal", "need"), "schools"] == 1
+    assert d1.loc[("tutoring", "language"), "language"] == "so"
+
+
+def test_e2sfca_hand_computed():
+    # two demand sites (10 and 20 families) at 1 and 15 km from one partner with capacity 6
+    a = e2sfca(
+        np.array([10.0, 20.0]),
+        np.array([6.0]),
+        np.array([0, 1]),
+        np.array([0, 0]),
+        np.array([1.0, 15.0]),
+        bands=((10.0, 1.0), (20.0, 0.68), (30.0, 0.22)),
+    )
+    r = 6 / (10 * 1.0 + 20 * 0.68)
+    np.testing.assert_allclose(a, [r, 0.68 * r], rtol=1e-12)
+    np.testing.assert_array_equal(
+        step_weights(np.array([0, 10, 10.5, 30, 31]), ((10, 1), (20, 0.5), (30, 0.2))),
+        [1, 1, 0.5, 0.2, 0],
+    )
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_e2sfca_equals_pysal_access_on_a_grid():
+    # 6 x 6 grid of demand points 1 km apart, three providers; Euclidean distances
+    xs, ys = np.meshgrid(np.arange(6.0), np.arange(6.0))
+    dem_xy = np.column_stack([xs.ravel(), ys.ravel()])
+    demand = np.arange(1, 37, dtype=float) * 3
+    sup_xy = np.array([[0.5, 0.5], [4.2, 1.0], [2.5, 4.5]])
+    supply = np.array([5.0, 12.0, 7.0])
+    bands = {1.5: 1.0, 3.0: 0.68, 4.5: 0.22}
+    d = np.linalg.norm(dem_xy[:, None, :] - sup_xy[None, :, :], axis=2)
+    i, j = np.nonzero(d <= 4.5)
+    ours = e2sfca(demand, supply, i, j, d[i, j], bands=tuple(bands.items()))
+    cost = pd.DataFrame({"origin": i, "dest": j, "cost": d[i, j]})
+    acc = Access(
+        demand_df=pd.DataFrame({"id": np.arange(36), "pop": demand}),
+        demand_index="id",
+        demand_value="pop",
+        supply_df=pd.DataFrame({"id": np.arange(3), "cap": supply}),
+        supply_index="id",
+        supply_value="cap",
+        cost_df=cost,
+        cost_origin="origin",
+        cost_dest="dest",
+        cost_name="cost",
+    )
+    res = acc.enhanced_two_stage_fca(weight_fn=weights.step_fn(bands))
+    theirs = res.iloc[:, 0].reindex(np.arange(36)).fillna(0.0).to_numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    # known answer: every provider's supply is fully allocated to the demand that reaches it
+    np.testing.assert_allclose((ours * demand).sum(), supply.sum(), rtol=1e-12)
+
+
+def test_accessibility_adapter():
+    idx, prof, sch = world.index(), world.profile(), world.schools()
+    res = accessibility(partners_index=idx, profile=prof, need="food", schools=sch)
+    res = res.set_index("place_id")
+    assert set(res.index) == {"S_A", "S_B", "S_C"}
+    # bands for food (reach 5 km): <=5/3 km 1, <=10/3 km 0.68, <=5 km 0.22.
+    # es pantry (cap 100): S_A at 1 km (30 families, w 1) and S_C at 3.5 km (small school:
+    # weight 1 per need, w 0.22); pt centre (cap unknown -> 1): S_A at 3 km (w 0.68) only.
+    r_es = 100 / (30 * 1.0 + 1 * 0.22)
+    r_pt = 1 / (30 * 0.68)
+    expect = 1.0 * r_es + 0.68 * r_pt
+    assert res.loc["S_A", "access"] == pytest.approx(expect, rel=1e-9)
+    assert res.loc["S_A", "demand_display"] == "30"
+    assert res.loc["S_C", "demand_display"] == "fewer than 6 responses"
