@@ -14,8 +14,8 @@ Census (``/geocoder/locations/onelineaddress`` JSON, ``/geocoder/locations/addre
 
 Nominatim (``/search?q=...&format=json``):
 - 403 when the User-Agent is missing or a stock library's;
-- 429 with ``Retry-After: 1`` when a request arrives less than ``nominatim_min_interval`` seconds
-  after the previous one (bursts);
+- 429 with ``Retry-After: 1`` (or ``burst_status=503`` without it) when a request arrives less
+  than ``nominatim_min_interval`` seconds after the previous one (bursts);
 - ``[]`` when the query contains ``nowhere``; otherwise one place; ``lat``/``lon`` are strings,
   ``place_id`` alternates between a number and a string.
 
@@ -84,7 +84,9 @@ class ReplayServer:
         slow_s: float = 3.0,
         seed: int = 7,
         known: dict[str, tuple[float, float]] | None = None,
+        burst_status: int = 429,
     ):
+        self.burst_status = burst_status
         self.known = {norm(k): v for k, v in (known or {}).items()}
         self.nominatim_min_interval = nominatim_min_interval
         self.slow_s = slow_s
@@ -295,8 +297,11 @@ class ReplayServer:
             self._place += 1
             place_id: int | str = self._place if self._place % 2 else str(self._place)
         if burst:
-            hit.status = 429
-            self._reply(h, 429, b"Too Many Requests", "text/html", {"Retry-After": "1"})
+            hit.status = self.burst_status
+            if self.burst_status == 429:
+                self._reply(h, 429, b"Too Many Requests", "text/html", {"Retry-After": "1"})
+            else:  # an overloaded server: no Retry-After, the client must back off on its own
+                self._reply(h, self.burst_status, b"<html>Service Unavailable</html>", "text/html")
             return
         q = hit.params.get("q", "")
         if hit.params.get("format") != "json":

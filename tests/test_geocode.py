@@ -240,6 +240,18 @@ def test_nominatim_429_on_a_burst_is_retried_after_retry_after(monkeypatch, tmp_
         assert retry_gap >= 0.95  # Retry-After: 1 was honoured
 
 
+def test_nominatim_503_without_retry_after_backs_off_exponentially(monkeypatch, tmp_path):
+    with ReplayServer(nominatim_min_interval=0.5, burst_status=503) as srv:
+        configure(monkeypatch, tmp_path, srv, nominatim_min_interval_s=0, geocode_backoff_s=0.3)
+        gc = Geocoder(providers=["nominatim"])
+        res = [gc.geocode(f"{i} C St, Hartford, CT") for i in (1, 2)]
+        assert all(r.matched for r in res)
+        hits = srv.hits_for("/search")
+        assert [h.status for h in hits] == [200, 503, 503, 200]
+        waits = [b.t - a.t for a, b in zip(hits[1:], hits[2:], strict=False)]
+        assert 0.28 <= waits[0] < 0.5 and waits[1] >= 0.58  # 0.3 s, then 0.6 s
+
+
 def test_provider_chain_asks_each_service_only_for_what_is_left(server, monkeypatch, tmp_path):
     configure(monkeypatch, tmp_path, server, nominatim_min_interval_s=0.2)
     server.nominatim_min_interval = 0.2
