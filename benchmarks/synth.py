@@ -70,16 +70,19 @@ def _jitter(
     return lat + dlat, lon + dlon
 
 
-def _lists(pool: np.ndarray, counts: np.ndarray, names: list[str]) -> list[list[str]]:
+def _lists(pool: np.ndarray, counts: np.ndarray, names: list[str]) -> np.ndarray:
     """Row i -> the distinct names of pool[i, :counts[i]] in first-seen order (vectorised:
-    one Python list per distinct combination, copied per row)."""
+    one Python list per distinct combination, shared by the rows that have it: read-only)."""
     width = pool.shape[1]
     base = len(names) + 1
     masked = np.where(np.arange(width)[None, :] < counts[:, None], pool + 1, 0)
     key = (masked * base ** np.arange(width)[None, :]).sum(axis=1)
     uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     combos = [[names[j] for j in dict.fromkeys(pool[i, : counts[i]])] for i in first]
-    return [list(combos[k]) for k in inverse]
+    table = np.empty(len(combos), dtype=object)
+    for i, c in enumerate(combos):  # element-wise: equal-length lists must not broadcast
+        table[i] = c
+    return table[inverse]
 
 
 def _partners(
@@ -100,7 +103,7 @@ def _partners(
             "name": np.char.add("SYNTHETIC partner ", np.arange(n).astype(str)).astype(object),
             "category": rng.choice(CATEGORIES, n),
             "services": services,
-            "services_inferred": [[] for _ in range(n)],
+            "services_inferred": _lists(svc_pool, np.zeros(n, dtype=np.int64), needs),
             "languages": languages,
             "capacity": capacity,
             "mou_status": rng.choice(
