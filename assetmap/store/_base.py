@@ -75,6 +75,8 @@ FIELD_KINDS: dict[str, str] = {
     "owner_school_id": "text",
     "owner_district_id": "text",
     "verified_by": "text",
+    # columns beyond the canonical ones (e.g. license_expiration), kept as a JSON object
+    "attributes": "json",
 }
 #: Book-keeping columns every stored partner has besides the canonical ones.
 STORE_COLUMNS: tuple[str, ...] = ("version", "retired", "updated_at", "updated_by", "stale")
@@ -83,6 +85,9 @@ EDITABLE_FIELDS: tuple[str, ...] = tuple(
     f for f in FIELD_KINDS if f not in ("partner_id", "verified_by")
 )
 _AUDITED = (*FIELD_KINDS, "geometry")
+#: Names that are never taken into ``attributes`` (store book-keeping and derived columns).
+_NOT_ATTRIBUTES = frozenset({"geometry", "lat", "lon", "version", "retired", "updated_at", "updated_by",
+                             "stale", "distance_km", "fid", "id"})  # fmt: skip
 _CHOICES = {
     "cost": ("free", "sliding_scale", "fee", "unknown"),
     "mou_status": ("none", "prospective", "active", "expired"),
@@ -150,6 +155,17 @@ def coerce_value(field: str, value: Any) -> Any:
         value = value.item()  # numpy scalar
     if kind == "list":
         return _split(value)
+    if kind == "json":
+        if isinstance(value, str) and value.strip():
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise InputError(f"{field}={value!r} is not a JSON object.") from None
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+            return {}
+        if not isinstance(value, Mapping):
+            raise InputError(f"{field} must be a mapping of extra column -> value, got {value!r}.")
+        return {str(k): _plain(v) for k, v in sorted(value.items()) if not _is_missing(v)}
     if _is_missing(value) or (isinstance(value, str) and value.strip() == "" and kind != "text"):
         return False if kind == "bool" else None
     if kind == "text":
@@ -170,6 +186,8 @@ def coerce_value(field: str, value: Any) -> Any:
     if kind in ("bool", "bool3"):
         if isinstance(value, bool):
             return value
+        if isinstance(value, int | float) and value in (0, 1):
+            return bool(value)
         s = str(value).strip().lower()
         if s in _TRUE:
             return True
@@ -380,14 +398,19 @@ class Store(ABC):
                 rec[col] = int(v)
             elif kind == "real":
                 rec[col] = None if v is None else float(v)
+            elif kind == "json":
+                rec[col] = json.loads(v) if v else {}
             else:
                 rec[col] = v
         rec["geometry"] = self._decode_point(row[len(self._partner_cols)])
         return rec
 
     def _db_value(self, field: str, v: Any) -> Any:
-        if FIELD_KINDS.get(field) == "list":
+        kind = FIELD_KINDS.get(field)
+        if kind == "list":
             return ";".join(v) if v else None
+        if kind == "json":
+            return json.dumps(v, ensure_ascii=False, sort_keys=True, default=str) if v else None
         return v
 
     def _fetch(self, cur: Any, partner_id: str, *, lock: bool = False) -> dict[str, Any] | None:
@@ -412,8 +435,8 @@ class Store(ABC):
                 pid,
                 action,
                 field,
-                json.dumps(_jsonable(field, before), ensure_ascii=False),
-                json.dumps(_jsonable(field, after), ensure_ascii=False),
+                json.dumps(_jsonable(field, before), ensure_ascii=False, default=str),
+                json.dumps(_jsonable(field, after), ensure_ascii=False, default=str),
                 version,
                 note,
             )
@@ -436,12 +459,15 @@ class Store(ABC):
 
     def _normalise_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         rec: dict[str, Any] = {}
+        extra = {
+            k: v for k, v in record.items() if k not in FIELD_KINDS and k not in _NOT_ATTRIBUTES
+        }
         for field in FIELD_KINDS:
-            if field == "verified_by":
-                rec[field] = coerce_value(field, record.get(field))
+            if field == "attributes":
+                given = coerce_value(field, record.get(field))
+                rec[field] = coerce_value(field, {**given, **extra})
                 continue
-            v = record.get(field)
-            rec[field] = coerce_value(field, v)
+            rec[field] = coerce_value(field, record.get(field))
         if "published" not in record or _is_missing(record.get("published")):
             rec["published"] = True
         for field, default in (("cost", "unknown"), ("mou_status", "none")):
@@ -476,7 +502,13 @@ class Store(ABC):
                 "INSERT INTO audit_log (at, by_user, partner_id, action, field, before, after, version, note)"
                 " VALUES (?, ?, ?, 'add', '*', 'null', ?, 1, ?)"
             ),
-            (at, by, rec["partner_id"], json.dumps(snapshot, ensure_ascii=False), note),
+            (
+                at,
+                by,
+                rec["partner_id"],
+                json.dumps(snapshot, ensure_ascii=False, default=str),
+                note,
+            ),
         )
 
     def _apply_changes(
@@ -784,11 +816,22 @@ class Store(ABC):
         from assetmap.model import CRS, PARTNER_COLUMNS
 
         recs = self.partner_records(include_retired=include_retired)
-        extra = [c for c in self._partner_cols if c not in PARTNER_COLUMNS] + ["stale"]
-        cols = [c for c in PARTNER_COLUMNS if c != "geometry"] + extra
+        store_cols = [
+            c for c in self._partner_cols if c not in PARTNER_COLUMNS and c != "attributes"
+        ] + ["stale"]
+        attr_cols = sorted(
+            {
+                k
+                for r in recs
+                for k in r["attributes"]
+                if k not in FIELD_KINDS and k not in _NOT_ATTRIBUTES
+            }
+        )
+        cols = [c for c in PARTNER_COLUMNS if c != "geometry"] + attr_cols + store_cols
         rows = []
         for r in recs:
             row = {c: r.get(c) for c in cols}
+            row.update({k: r["attributes"].get(k) for k in attr_cols})
             row["stale"] = self.is_stale(r.get("last_verified"), today=today)
             rows.append(row)
         frame = pd.DataFrame(rows, columns=cols)
@@ -1457,9 +1500,13 @@ class Store(ABC):
 
 
 def _plain(v: Any) -> Any:
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    if hasattr(v, "isoformat") and hasattr(v, "to_pydatetime"):  # pandas Timestamp
+        return v.isoformat()
     if hasattr(v, "item") and not isinstance(v, list | str):
         try:
-            return v.item()
+            v = v.item()
         except (ValueError, AttributeError):
             return str(v)
     if hasattr(v, "tolist"):

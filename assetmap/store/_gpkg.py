@@ -43,6 +43,7 @@ _WGS84_WKT = (
 _SQL_TYPES = {
     "text": "TEXT",
     "list": "TEXT",
+    "json": "TEXT",
     "real": "REAL",
     "bool": "BOOLEAN",
     "bool3": "BOOLEAN",

@@ -22,6 +22,7 @@ SCHEMA_VERSION = "1"
 _SQL_TYPES = {
     "text": "TEXT",
     "list": "TEXT",
+    "json": "TEXT",
     "real": "DOUBLE PRECISION",
     "bool": "BOOLEAN",
     "bool3": "BOOLEAN",
