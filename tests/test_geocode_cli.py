@@ -139,7 +139,9 @@ def test_geocode_2500_rows_with_progress_and_summary(tmp_path, inproc, capsys):
                 assert (float(row["lat"]), float(row["lon"])) == expected_point(row["Address"])
         assert got.loc[4, "geocode_quality"] == "zip" and float(got.loc[4, "lat"]) == 41.767
         assert got.loc[6, "lat"] == "" and got.loc[6, "geocode_quality"] == "none"
-        assert got.loc[100, "Notes"] == "'=1+2" and got.loc[101, "Notes"] == "-5"  # no formulas out
+        assert (
+            got.loc[100, "Notes"] == "'=1+2" and got.loc[101, "Notes"] == "'-5"
+        )  # no formulas out (OWASP)
 
         # again, in another process, as JSON, into a GeoPackage: everything comes from the cache
         n_hits = len(srv.hits)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -39,8 +38,6 @@ the next file from the same source maps itself.
 """
 
 FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -164,17 +161,11 @@ def _progress_bar(
     return update, bar.close
 
 
-def _safe_cell(v: Any) -> Any:
-    """Neutralise spreadsheet formulas (OWASP CSV injection): prefix ``'``; numbers untouched."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.match(v.strip()):
-        return "'" + v
-    return v
-
-
 def _to_text_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Lists as ``;``-joined text and dicts as JSON text (GIS formats hold neither)."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        if out[col].dtype == object:
             out[col] = [
                 ";".join(map(str, v))
                 if isinstance(v, list | tuple)
@@ -186,39 +177,39 @@ def _to_text_cells(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_frame(df: pd.DataFrame, path: Path, *, layer: str | None = None) -> None:
-    """Write a frame with ``lat``/``lon`` columns (or a geometry) in the format of ``path``."""
+def write_frame(df: pd.DataFrame, path: Path) -> None:
+    """Write a table with ``lat``/``lon`` columns in the format of ``path``.
+
+    CSV and XLSX go through the project's formula-safe writers (:mod:`assetmap.export`);
+    GeoJSON and GeoPackage get a point per row with coordinates (rows without keep no geometry).
+    """
     import geopandas as gpd
+
+    from assetmap.export._common import atomic_path
+    from assetmap.export._tabular import write_csv, write_xlsx
 
     suffix = path.suffix.lower()
     frame = _to_text_cells(df)
-    if isinstance(frame, gpd.GeoDataFrame):
-        geom = frame.geometry
-        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        if "lat" not in frame.columns:
-            frame["lat"] = [None if g is None or g.is_empty else round(g.y, 7) for g in geom]
-            frame["lon"] = [None if g is None or g.is_empty else round(g.x, 7) for g in geom]
-    if suffix in (".csv", ".xlsx"):
-        frame = frame.map(_safe_cell) if hasattr(frame, "map") else frame.applymap(_safe_cell)
+    with atomic_path(path, suffix=suffix) as tmp:
         if suffix == ".csv":
-            frame.to_csv(path, index=False, encoding="utf-8")
+            write_csv(frame, tmp)
+            return
+        if suffix == ".xlsx":
+            write_xlsx({"geocoded": frame}, tmp)
+            return
+        lat = pd.to_numeric(frame["lat"], errors="coerce")
+        lon = pd.to_numeric(frame["lon"], errors="coerce")
+        points = [
+            None if (math.isnan(y) or math.isnan(x)) else p
+            for p, y, x in zip(gpd.points_from_xy(lon, lat), lat, lon, strict=True)
+        ]
+        gdf = gpd.GeoDataFrame(
+            frame, geometry=gpd.GeoSeries(points, crs="EPSG:4326"), crs="EPSG:4326"
+        )
+        if suffix == ".geojson":
+            gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio")
         else:
-            frame.to_excel(path, index=False, engine="openpyxl")
-        return
-    lat = pd.to_numeric(frame["lat"], errors="coerce")
-    lon = pd.to_numeric(frame["lon"], errors="coerce")
-    points = gpd.points_from_xy(lon, lat)
-    points = [
-        None if (math.isnan(y) or math.isnan(x)) else p
-        for p, y, x in zip(points, lat, lon, strict=True)
-    ]
-    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(points, crs="EPSG:4326"), crs="EPSG:4326")
-    if path.exists():
-        path.unlink()  # pyogrio would append a layer to an existing GeoPackage
-    if suffix == ".geojson":
-        gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
-    else:
-        gdf.to_file(path, driver="GPKG", layer=layer or path.stem, engine="pyogrio")
+            gdf.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio")
 
 
 def _read(path: str) -> pd.DataFrame:
@@ -312,7 +303,8 @@ def _import(args: argparse.Namespace) -> int:
     import geopandas as gpd
     from shapely.geometry import Point
 
-    from assetmap.dedupe import dedupe
+    from assetmap.dedupe import dedupe, provenance_to_text
+    from assetmap.export import export_partners
     from assetmap.geocode import Geocoder, geocode_frame
     from assetmap.model import PARTNER_COLUMNS
     from assetmap.onboard import apply_mapping, load_mapping, save_mapping, suggest_mapping
@@ -416,11 +408,8 @@ def _import(args: argparse.Namespace) -> int:
             allp.loc[idx, "geocode_quality"] = row["geocode_quality"]
     result = dedupe(allp, threshold=args.threshold, review_threshold=args.review_threshold)
     partners = result.partners
-    cols = [c for c in PARTNER_COLUMNS if c in partners.columns and c != "geometry"] + [
-        "provenance",
-        "geometry",
-    ]
-    write_frame(partners[cols], out_path, layer="partners")
+    cols = [c for c in PARTNER_COLUMNS if c in partners.columns and c != "geometry"]
+    export_partners(provenance_to_text(partners[[*cols, "provenance", "geometry"]]), out_path)
     summary = {
         "files": per_file,
         "rows_loaded": int(len(allp)),
