@@ -275,3 +275,34 @@ def test_cli_on_postgis(tmp_path, capsys):
     assert rec["version"] == 2 and rec["hours"] == "Mon 9-12" and rec["postal_code"] == "06106"
     code, out, _ = _cli(capsys, "store", "check", "--store", url)
     assert code == 0
+
+
+def test_first_start_fills_an_empty_store(tmp_path, monkeypatch):
+    ct = tmp_path / "data" / "ct"
+    ct.mkdir(parents=True)
+    partners = gpd.GeoDataFrame({"partner_id": ["p1", "p2"], "name": ["One", "Two"], "services": ["food", "health;food"]},
+                                geometry=gpd.points_from_xy([-72.6, -72.7], [41.7, 41.8]), crs=4326)  # fmt: skip
+    partners.to_file(ct / "partners.geojson")
+    gpd.GeoDataFrame({"school_id": ["s1"], "name": ["S"]}, geometry=gpd.points_from_xy([-72.65], [41.75]),
+                     crs=4326).to_file(ct / "schools.geojson")  # fmt: skip
+    from assetmap.settings import get_settings
+
+    monkeypatch.setenv("ASSETMAP_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    data._read.cache_clear()
+    try:
+        with open_store(tmp_path / "first.gpkg", load_if_empty=True) as s:
+            assert s.counts()["partners"] == 2 and s.counts()["schools"] == 1
+            assert s.get_partner("p2")["services"] == ["health", "food"]
+            s.update_partner("p1", {"phone": "1"}, by="t")
+        with open_store(tmp_path / "first.gpkg", load_if_empty=True) as s:  # not loaded twice
+            assert s.counts()["audit_entries"] == 3
+        (ct / "schools.geojson").unlink()
+        from assetmap._errors import InputError
+
+        with pytest.raises(InputError, match="schools.geojson is missing.*store init --empty"):
+            open_store(tmp_path / "second.gpkg", load_if_empty=True)
+    finally:
+        monkeypatch.delenv("ASSETMAP_DATA_DIR")
+        get_settings.cache_clear()
+        data._read.cache_clear()

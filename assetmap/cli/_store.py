@@ -149,44 +149,16 @@ def _out(args: argparse.Namespace, obj: Any, text: str) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from assetmap.store import load_shipped
+
     with _open(args) as store:
-        loaded: dict[str, Any] = {}
-        if not args.empty:
-            from assetmap import data
-
-            by = _by(args)
-            loaded["partners"] = store.upsert_partners(
-                data.load_partners(), by=by, note="store init: shipped data"
-            )
-            loaded["schools"] = store.put_schools(data.load_schools(), by=by)
-            loaded["towns"] = store.put_boundaries(
-                _boundaries(data.load_towns(), "town"), kind="town", by=by
-            )
-            loaded["districts"] = store.put_boundaries(
-                _boundaries(data.load_districts(), "district"), kind="district", by=by
-            )
+        loaded = {} if args.empty else load_shipped(store, by=_by(args))
         counts = store.counts()
-        _out(args, {"store": store.display_location, "loaded": loaded, "counts": counts},
-             f"store ready: {store.display_location}\n" + "\n".join(f"  {k}: {v}" for k, v in counts.items()))  # fmt: skip
+        text = f"store ready: {store.display_location}\n" + "\n".join(
+            f"  {k}: {v}" for k, v in counts.items()
+        )
+        _out(args, {"store": store.display_location, "loaded": loaded, "counts": counts}, text)
     return 0
-
-
-def _boundaries(gdf: Any, kind: str) -> Any:
-    """Shipped boundaries with ``boundary_id`` and ``name`` (taken from common id/name columns)."""
-    out = gdf.copy()
-    if "boundary_id" not in out.columns:
-        for c in (f"{kind}_id", "district_id", "town_id", "GEOID", "geoid", "id", "fips", "code"):
-            if c in out.columns:
-                out["boundary_id"] = out[c].astype(str)
-                break
-        else:
-            out["boundary_id"] = [f"{kind}-{i + 1}" for i in range(len(out))]
-    if "name" not in out.columns:
-        for c in (f"{kind}_name", "NAME", "town", "district_name"):
-            if c in out.columns:
-                out["name"] = out[c]
-                break
-    return out
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ __all__ = [
     "PostGISStore",
     "StaleVersionError",
     "open_store",
+    "load_shipped",
     "is_postgis_url",
     "EDITABLE_FIELDS",
     "FIELD_KINDS",
@@ -42,8 +43,68 @@ def is_postgis_url(location: str) -> bool:
     return str(location).strip().lower().startswith(_PG_SCHEMES)
 
 
-def open_store(location: str | Path | None = None) -> Store:
-    """Open (creating when needed) the store at ``location`` (default ``settings.store_location``)."""
+def open_store(location: str | Path | None = None, *, load_if_empty: bool = False) -> Store:
+    """Open (creating when needed) the store at ``location`` (default ``settings.store_location``).
+
+    With ``load_if_empty=True`` a store without partners and schools is first filled with the
+    shipped data (:func:`load_shipped`) — what the app does on its first start.
+    """
+    store = _open(location)
+    if load_if_empty:
+        counts = store.counts()
+        if counts["partners"] + counts["retired"] == 0 and counts["schools"] == 0:
+            try:
+                load_shipped(store, by="assetmap (first start)")
+            except BaseException:
+                store.close()
+                raise
+    return store
+
+
+def load_shipped(store: Store, *, by: str) -> dict[str, object]:
+    """Load the shipped partners, schools, towns and districts into ``store``.
+
+    Partners are upserted (running it again changes nothing); schools and boundaries are
+    replaced. Returns what was loaded.
+    """
+    from assetmap import data
+
+    for name in ("ct/partners.geojson", "ct/schools.geojson"):
+        if not data.data_path(name).exists():
+            raise InputError(
+                f"shipped data file {data.data_path(name)} is missing; build it with `make data` "
+                "or create an empty store with `assetmap store init --empty`."
+            )
+    loaded: dict[str, object] = {
+        "partners": store.upsert_partners(data.load_partners(), by=by, note="shipped data"),
+        "schools": store.put_schools(data.load_schools(), by=by),
+    }
+    for kind, loader, name in (("town", data.load_towns, "ct/towns.geojson"),
+                               ("district", data.load_districts, "ct/districts.geojson")):  # fmt: skip
+        if data.data_path(name).exists():
+            loaded[f"{kind}s"] = store.put_boundaries(_boundaries(loader(), kind), kind=kind, by=by)
+    return loaded
+
+
+def _boundaries(gdf: object, kind: str) -> object:
+    """Shipped boundaries with ``boundary_id`` and ``name`` (from common id/name columns)."""
+    out = gdf.copy()  # type: ignore[attr-defined]
+    if "boundary_id" not in out.columns:
+        for c in (f"{kind}_id", "district_id", "town_id", "GEOID", "geoid", "id", "fips", "code"):
+            if c in out.columns:
+                out["boundary_id"] = out[c].astype(str)
+                break
+        else:
+            out["boundary_id"] = [f"{kind}-{i + 1}" for i in range(len(out))]
+    if "name" not in out.columns:
+        for c in (f"{kind}_name", "NAME", "town", "district_name"):
+            if c in out.columns:
+                out["name"] = out[c]
+                break
+    return out
+
+
+def _open(location: str | Path | None) -> Store:
     if location is None or str(location).strip() == "":
         from assetmap.settings import get_settings
 

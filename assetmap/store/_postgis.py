@@ -41,7 +41,7 @@ class PostGISStore(Store):
         import psycopg
 
         self._psycopg = psycopg
-        dsn = url.replace("postgresql+psycopg://", "postgresql://", 1).replace(
+        self._dsn = dsn = url.replace("postgresql+psycopg://", "postgresql://", 1).replace(
             "postgres://", "postgresql://", 1
         )
         try:
@@ -134,7 +134,7 @@ class PostGISStore(Store):
         if self._conn is None:
             raise AssetmapError(f"the store {self.display_location} is closed.")
         if self._conn.closed or self._conn.broken:
-            self._conn = self._psycopg.connect(self._conn.info.dsn, autocommit=False)
+            self._conn = self._psycopg.connect(self._dsn, autocommit=False)
         return self._conn
 
     def _engine_check(self) -> list[str]:
