@@ -429,3 +429,21 @@ def test_batch_reply_is_merged_by_id_whatever_the_order_and_text(rows, seed):
     w.writerows(lines)
     got = parse_batch_reply(buf.getvalue())
     assert {k: (r.status, r.lat, r.lon) for k, r in got.items()} == expected
+
+
+def test_census_is_not_asked_without_a_house_number(server, monkeypatch, tmp_path):
+    configure(monkeypatch, tmp_path, server)
+    gc = Geocoder(providers=["census", "gazetteer"])
+    res = gc.geocode_many(
+        [
+            parse_oneline("Niantic, CT"),
+            parse_oneline("06510"),
+            parse_oneline("Town Hall, Hartford, CT"),
+        ]
+    )
+    assert [(r.source, r.quality) for r in res] == [
+        ("gazetteer", "town"),
+        ("gazetteer", "zip"),
+        ("gazetteer", "town"),
+    ]
+    assert server.hits == []

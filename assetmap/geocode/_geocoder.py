@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 PROVIDERS = ("census", "nominatim", "gazetteer")
 Progress = Callable[[int, int], None]
 _ROLES = ("street", "city", "state", "zip")
+_HOUSE_NUMBER = re.compile(r"\d")
 _ROLE_CANON = {"street": "address", "city": "city", "state": "state", "zip": "postal_code"}
 
 
@@ -227,11 +229,12 @@ class Geocoder:
         if not rows:
             return
         if name == "census":
-            # The Census matches street addresses only; a bare town or ZIP is left to the others.
+            # The Census matches house numbers on street ranges; a bare town, ZIP or building
+            # name is left to the other providers (no request spent on it).
             for k, a in rows:
-                if not a.street:
-                    out[k] = GeocodeResult("no_match", source=name, message="no street address")
-            rows = [(k, a) for k, a in rows if a.street]
+                if not _HOUSE_NUMBER.search(a.street):
+                    out[k] = GeocodeResult("no_match", source=name, message="no house number")
+            rows = [(k, a) for k, a in rows if _HOUSE_NUMBER.search(a.street)]
             if not rows:
                 return
         if name == "census" and len(rows) > 1:
