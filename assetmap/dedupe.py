@@ -160,6 +160,12 @@ _QUALITY_RANK = {
     "town": 4,
 }
 _ROUGH = {"zip", "town", "none", ""}
+#: Canonical fields that get a provenance entry.
+_PROV_COLUMNS = [
+    c
+    for c in PARTNER_COLUMNS
+    if c not in ("source", "geometry", "geocode_source", "geocode_quality")
+]
 #: Values conform_partners fills in when a source says nothing (not provenance).
 _DEFAULTS: dict[str, Any] = {
     "cost": "unknown",
@@ -419,6 +425,19 @@ def _merge_rows(
 ) -> dict[str, Any]:
     rows = [table[m] for m in members]
     sources = [_text(r.get("source")) or "unknown" for r in rows]
+    if len(rows) == 1:  # fast path: a site found once keeps its record as it is
+        row, src = dict(rows[0]), sources[0]
+        prov1: dict[str, Any] = {}
+        for col in _PROV_COLUMNS:
+            v = row.get(col)
+            if col in row and not _blank(v) and not (col in _DEFAULTS and v == _DEFAULTS[col]):
+                prov1[col] = src
+        g = row.get(geom_col)
+        if g is not None and not g.is_empty:
+            prov1["geometry"] = src
+        row.pop("provenance", None)
+        row["provenance"] = prov1
+        return row
     out: dict[str, Any] = {}
     prov: dict[str, Any] = {}
     conflicts: dict[str, dict[str, Any]] = {}
