@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 EARTH_RADIUS_KM = 6371.0088
 _CACHE_SIZE = 256
+_TIE_EXTRA = 4  # extra neighbours fetched to break distance ties by position
 
 
 def to_xyz(lat: np.ndarray | Sequence[float], lon: np.ndarray | Sequence[float]) -> np.ndarray:
@@ -298,14 +299,33 @@ class PartnerIndex:
         pos = np.full((n, k), -1, dtype=np.int64)
         if sub.tree is None or n == 0:
             return dist, pos
-        kk = min(k, len(sub.positions))
+        m = len(sub.positions)
+        kk = min(k, m)
         bound = float(km_to_chord(max_km)) if max_km is not None else np.inf
-        d, i = sub.tree.query(q, k=kk, distance_upper_bound=bound)
-        d = np.asarray(d, dtype=float).reshape(n, kk)
-        i = np.asarray(i).reshape(n, kk)
+        # Ties (co-located partners) are broken by position, so any index holding the same
+        # partners in the same order (e.g. a spatial partition's subset) answers identically:
+        # fetch a few extra neighbours, order by (distance, position), and widen the rare
+        # rows whose tie runs past what was fetched.
+        kq = min(kk + _TIE_EXTRA, m)
+        d, i = sub.tree.query(q, k=kq, distance_upper_bound=bound)
+        d = np.asarray(d, dtype=float).reshape(n, kq)
+        i = np.asarray(i).reshape(n, kq)
+        p = np.where(np.isfinite(d), sub.positions[np.minimum(i, m - 1)], np.iinfo(np.int64).max)
+        order = np.lexsort((p, d), axis=-1)
+        d, p = np.take_along_axis(d, order, 1), np.take_along_axis(p, order, 1)
+        if kq > kk:
+            open_tie = np.flatnonzero(np.isfinite(d[:, kk - 1]) & (d[:, kq - 1] == d[:, kk - 1]))
+            for r in open_tie:
+                rad = d[r, kk - 1] * (1 + 1e-9) + 1e-9
+                hits = np.asarray(sub.tree.query_ball_point(q[r], rad), dtype=np.int64)
+                hd = np.sqrt(((sub.tree.data[hits] - q[r]) ** 2).sum(axis=1))
+                hp = sub.positions[hits]
+                o = np.lexsort((hp, hd))[:kk]
+                d[r, :kk], p[r, :kk] = hd[o], hp[o]
+        d, p = d[:, :kk], p[:, :kk]
         found = np.isfinite(d)
         dist[:, :kk] = np.where(found, chord_to_km(np.where(found, d, 0.0)), np.inf)
-        pos[:, :kk] = np.where(found, sub.positions[np.minimum(i, len(sub.positions) - 1)], -1)
+        pos[:, :kk] = np.where(found, p, -1)
         return dist, pos
 
     def pairs_within(

@@ -265,3 +265,30 @@ def test_filter_masks_equal_a_row_by_row_check_for_any_list_cell_shape():
             np.testing.assert_array_equal(got, want, err_msg=f"{need} {lang}")
     assert idx.filter_mask(languages=["pt"])[1]
     assert idx.filter_mask(languages=["en"])[0]
+
+
+def test_knn_breaks_distance_ties_by_position_in_any_subset():
+    # 12 partners at one address and 3 at another: a tie deeper than the neighbours fetched
+    rows = [
+        {
+            "partner_id": f"t{i}",
+            "name": f"T{i}",
+            "category": "health",
+            "services": ["food"],
+            "languages": [],
+            "lat": 41.70 if i < 12 else 41.75,
+            "lon": -72.70,
+        }
+        for i in range(15)
+    ]
+    partners = _partners(rows)
+    idx = PartnerIndex.build(partners)
+    d, p = idx.knn_many([41.70, 41.76], [-72.70, -72.70], 3)
+    assert p[0].tolist() == [0, 1, 2]
+    assert p[1].tolist() == [12, 13, 14]
+    # the same partners in the same order, fewer of them: same answer
+    sub = PartnerIndex.build(partners.iloc[[1, 2, 5, 13, 14]])
+    _, ps = sub.knn_many([41.70, 41.76], [-72.70, -72.70], 2)
+    ids = sub.partners["partner_id"].to_numpy()
+    assert ids[ps[0]].tolist() == ["t1", "t2"]
+    assert ids[ps[1]].tolist() == ["t13", "t14"]
