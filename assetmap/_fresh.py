@@ -28,9 +28,13 @@ def stale_flags(
             out.append(True)
             continue
         try:
-            d = pd.Timestamp(str(v)).date()
+            ts = pd.Timestamp(str(v))
         except (ValueError, TypeError):
             out.append(True)
             continue
+        if pd.isna(ts):
+            out.append(True)
+            continue
+        d = ts.date()
         out.append((today - d).days > days)
     return out

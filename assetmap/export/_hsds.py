@@ -107,7 +107,7 @@ def hsds_document(bundle: Bundle) -> dict[str, Any]:
                 {
                     "id": org_id,
                     "name": org_name,
-                    "description": desc,
+                    "description": desc or f"{org_name}: no description provided",
                     "website": website,
                     "email": email,
                 }
