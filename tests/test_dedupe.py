@@ -224,7 +224,7 @@ def _run(args, env, cwd):
     )
 
 
-def test_import_layers_and_coalition_list_gives_one_record_per_site(tmp_path):
+def test_import_layers_and_coalition_list_gives_one_record_per_site(tmp_path, monkeypatch, capsys):
     layers = ["dedupe_hospitals.geojson", "dedupe_colleges.geojson", "dedupe_libraries.geojson"]
     files = [str(DATA / f) for f in [*layers, "coalition_partners.csv"]]
     cats = ["anchor_hospital", "anchor_college", "library", "other"]
@@ -250,11 +250,24 @@ def test_import_layers_and_coalition_list_gives_one_record_per_site(tmp_path):
         summary = json.loads(r.stdout)
         assert srv.searches() == []  # the Census matched every coalition address
         assert len(srv.batch_streets()) == 15
-        # second run: the saved mapping and the geocode cache answer; nothing is asked again
+        # second run (in this process): the saved mapping and the geocode cache answer
+        from assetmap.cli import main
+        from assetmap.settings import get_settings
+
+        for k, v in env.items():
+            if k.startswith("ASSETMAP_"):
+                monkeypatch.setenv(k, v)
+        get_settings.cache_clear()
         out2 = tmp_path / "partners.geojson"
-        r2 = _run([*args, "--out", str(out2)], env, tmp_path)
-        assert r2.returncode == 0, r2.stderr
-        assert len(srv.hits) == 1
+        try:
+            assert main([*args, "--out", str(out2)]) == 0
+        finally:
+            get_settings.cache_clear()
+        assert len(srv.hits) == 1  # nothing asked again
+        again = json.loads(capsys.readouterr().out)
+        assert (
+            again["sites"] == 31 and again["files"][3]["mapping"] == summary["files"][3]["mapping"]
+        )
     coalition = next(f for f in summary["files"] if f["file"].endswith("coalition_partners.csv"))
     assert coalition["mapping"] == {
         "Record ID": "partner_id",
