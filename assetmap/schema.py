@@ -76,6 +76,7 @@ _KEY = re.compile(r"[\s_\-.]+")
 # ------------------------------------------------------------------ header synonyms
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(text: object) -> str:
     return _KEY.sub("", fold(text))
 
@@ -108,8 +109,14 @@ def map_columns(
                 truncated.setdefault(under[:10], canon)
     out: dict[str, str] = {}
     taken: dict[str, str] = {}
+    columns = [c for c in columns if isinstance(c, str) and c != "geometry"]
+    # A column already named exactly as a canonical column wins over its synonyms.
     for col in columns:
-        if not isinstance(col, str) or col == "geometry":
+        if col in syn:
+            taken[col] = col
+            out[col] = col
+    for col in columns:
+        if col in out:
             continue
         canon = exact.get(_key(col))
         if canon is None and len(col) == 10:
@@ -117,7 +124,7 @@ def map_columns(
         if canon is None:
             continue
         if canon in taken:
-            if report is not None:
+            if report is not None and taken[canon] != canon:
                 report.warn(
                     f"columns {taken[canon]!r} and {col!r} both mean {canon!r}; used {taken[canon]!r}",
                     hint=f"rename or remove {col!r}",
@@ -234,10 +241,26 @@ def _lookup(table: dict[str, tuple[str, ...]], value: str) -> str | None:
     return None
 
 
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
+
+
 def _date(v: Any) -> str | None:
     s = _text(v)
     if not s:
         return None
+    m = _ISO_DATE.match(s)
+    if (
+        m
+        and 1900 <= int(m.group(1)) <= 2100
+        and "01" <= m.group(2) <= "12"
+        and "01" <= m.group(3) <= "31"
+    ):
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    return _parse_date(s)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_date(s: str) -> str | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -501,10 +524,9 @@ def _renamed(
     frame: pd.DataFrame, kind: str, report: ValidationReport
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     mapping = map_columns(frame.columns, kind=kind, report=report)
-    out = frame.copy()
     # A canonical name can be both a mapped target and an unmapped column; keep the mapped one.
-    clash = [c for c in out.columns if c in mapping.values() and c not in mapping]
-    out = out.drop(columns=clash)
+    clash = {c for c in frame.columns if c in mapping.values() and c not in mapping}
+    out = frame[[c for c in frame.columns if c not in clash]] if clash else frame.copy()
     out = out.rename(columns=mapping)
     report.notes["columns"] = mapping
     return out, mapping
@@ -629,8 +651,15 @@ def normalize_partners(
     if isinstance(frame, gpd.GeoDataFrame):
         extra_cols = [c for c in extra_cols if c != frame.geometry.name]
     kept_rows: list[int] = []
-    for i, row in enumerate(frame.itertuples(index=False, name=None)):
-        cell = dict(zip(frame.columns, row, strict=True))
+    names = list(frame.columns)
+    values = [
+        frame[c].tolist()
+        if c != getattr(frame, "_geometry_column_name", None)
+        else [None] * len(frame)
+        for c in names
+    ]
+    for i in range(len(frame)):
+        cell = {c: vals[i] for c, vals in zip(names, values, strict=True)}
         r = rows[i]
         name = _text(cell.get("name"))
         if not name:

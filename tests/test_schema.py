@@ -453,3 +453,25 @@ def test_survey_kind_loads_a_response_table(tmp_path):
     )
     frame, rep = load_file(path, kind="survey")
     assert rep.kind == "survey" and rep.rows_loaded == 2 and len(frame) == 2
+
+
+def test_a_canonical_column_wins_silently_over_its_synonyms():
+    from assetmap.report import ValidationReport
+
+    rep = ValidationReport(file="c.geojson")
+    m = map_columns(["Site Name", "name", "geoid"], kind="partners", report=rep)
+    assert m == {"name": "name"}
+    assert rep.problems == []
+
+
+def test_shipped_partners_validate_cleanly_and_fast():
+    import time
+
+    from assetmap.io import read_geo
+
+    frame, rep = read_geo(Path(__file__).parent.parent / "data" / "ct" / "partners.geojson")
+    start = time.perf_counter()
+    gdf, rep = normalize_partners(frame, report=rep)
+    assert time.perf_counter() - start < 5
+    assert rep.errors == [] and rep.rows_loaded == len(frame) > 1000
+    assert gdf["partner_id"].is_unique
