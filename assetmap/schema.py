@@ -1098,8 +1098,7 @@ def _survey(
     except ImportError:
         needs = None
     if needs is not None and hasattr(needs, "read_survey"):
-        result = needs.read_survey(source)
-        frame, rep = result
+        frame, rep = needs.read_survey(source, name=name)
         rep.kind = "survey"
         return frame, rep
     frame, rep = read_table(source, name=name, sheet=sheet)

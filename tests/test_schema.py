@@ -475,3 +475,9 @@ def test_shipped_partners_validate_cleanly_and_fast():
     assert time.perf_counter() - start < 5
     assert rep.errors == [] and rep.rows_loaded == len(frame) > 1000
     assert gdf["partner_id"].is_unique
+
+
+def test_survey_kind_accepts_uploaded_bytes():
+    data = b"response_id,school_id,home_language,needs\nr1,0640111,Kreyol,food\n"
+    frame, rep = load_file(data, name="upload.csv", kind="survey")
+    assert rep.kind == "survey" and rep.rows_loaded == 1 and rep.file == "upload.csv"
