@@ -1,4 +1,6 @@
-"""assetmap app: the router. Each screen is one file in pages/; logic lives in assetmap/."""
+"""assetmap app: the router. Each screen is one file in views/ (not pages/: a pages/ folder
+switches Streamlit into its legacy multipage mode, which runs page files without this router
+until the first visit to "/"); logic lives in assetmap/."""
 
 from __future__ import annotations
 
@@ -11,28 +13,22 @@ st.set_page_config(page_title="assetmap", page_icon="🧭", layout="wide")
 principal = auth.current_principal()
 
 find_help = st.Page(
-    "pages/find_help.py", title="Find help", icon="🔎", url_path="find-help", default=True
+    "views/find_help.py", title="Find help", icon="🔎", default=not principal.is_staff
 )
 pages: dict[str, list] = {"Families": [find_help]}
 if principal.is_staff:
     staff = []
     if auth.allowed(principal, "district_map"):
-        staff.append(
-            st.Page("pages/district_map.py", title="District map", icon="🗺️", url_path="district")
-        )
+        staff.append(st.Page("views/district_map.py", title="District map", icon="🗺️"))
     staff += [
-        st.Page("pages/school_partners.py", title="School partners", icon="🏫", url_path="school"),
-        st.Page(
-            "pages/network_exports.py", title="Network & exports", icon="🕸️", url_path="network"
-        ),
-        st.Page("pages/data.py", title="Data", icon="📥", url_path="data"),
-        st.Page("pages/account.py", title="Account", icon="👤", url_path="account"),
+        st.Page("views/school_partners.py", title="School partners", icon="🏫", default=True),
+        st.Page("views/network_exports.py", title="Network & exports", icon="🕸️"),
+        st.Page("views/data.py", title="Data", icon="📥"),
+        st.Page("views/account.py", title="Account", icon="👤"),
     ]
     pages["Staff"] = staff
 else:
-    pages["Staff"] = [
-        st.Page("pages/sign_in.py", title="Staff sign in", icon="🔐", url_path="sign-in")
-    ]
+    pages["Staff"] = [st.Page("views/sign_in.py", title="Staff sign in", icon="🔐")]
 
 page = st.navigation(pages)
 with widgets.render_timer():

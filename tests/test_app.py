@@ -177,10 +177,10 @@ def test_public_partners_hide_unpublished_and_sensitive_locations():
 @pytest.mark.parametrize(
     "page",
     [
-        "pages/district_map.py",
-        "pages/school_partners.py",
-        "pages/network_exports.py",
-        "pages/data.py",
+        "views/district_map.py",
+        "views/school_partners.py",
+        "views/network_exports.py",
+        "views/data.py",
     ],
 )
 def test_staff_pages_stop_for_a_public_session(page):
@@ -193,7 +193,7 @@ def test_staff_pages_stop_for_a_public_session(page):
 def test_router_shows_only_find_help_and_sign_in_to_the_public():
     at = _app().run()
     assert not at.exception
-    at.switch_page("pages/sign_in.py").run()
+    at.switch_page("views/sign_in.py").run()
     assert not at.exception
     assert "Staff sign in" in [t.value for t in at.title]
 
@@ -209,7 +209,7 @@ def test_local_sign_in_checks_the_salted_hash():
         },
     }
     at.run()
-    at.switch_page("pages/sign_in.py").run()
+    at.switch_page("views/sign_in.py").run()
     at.text_input(key="signin_user").input("ana")
     at.text_input(key="signin_password").input("wrong")
     at.button[0].click().run()
@@ -224,7 +224,7 @@ def test_local_sign_in_checks_the_salted_hash():
 
 def test_coordinator_cannot_open_the_district_map():
     at = _staff(
-        AppTest.from_file(str(ROOT / "pages/district_map.py"), default_timeout=TIMEOUT),
+        AppTest.from_file(str(ROOT / "views/district_map.py"), default_timeout=TIMEOUT),
         "coordinator",
         schools=frozenset({"x"}),
     ).run()
@@ -237,7 +237,7 @@ def test_school_partners_page_for_a_coordinator():
     school = _hartford_school()
     at = _staff(_app(), "coordinator", schools=frozenset({str(school["school_id"])}))
     at.run()
-    at.switch_page("pages/school_partners.py").run()
+    at.switch_page("views/school_partners.py").run()
     assert not at.exception
     assert at.selectbox(key="sp_school").value == str(school["school_id"])
     assert "partners within" in _texts(at)
@@ -250,7 +250,7 @@ def test_district_map_page_for_a_leader():
     school = _hartford_school()
     at = _staff(_app(), "leader", districts=frozenset({str(school["district_id"])}))
     at.run()
-    at.switch_page("pages/district_map.py").run()
+    at.switch_page("views/district_map.py").run()
     assert not at.exception
     assert "District map" in [t.value for t in at.title]
     at.selectbox(key="dm_district").set_value(str(school["district_id"])).run()
@@ -267,7 +267,7 @@ def test_network_page_builds_and_offers_every_download():
     school = _hartford_school()
     at = _staff(_app(), "coordinator", schools=frozenset({str(school["school_id"])}))
     at.run()
-    at.switch_page("pages/network_exports.py").run()
+    at.switch_page("views/network_exports.py").run()
     assert not at.exception
     at.button(key="net_build").click().run()
     assert not at.exception
@@ -280,7 +280,7 @@ def test_network_page_builds_and_offers_every_download():
 def _data_page(kind: str = "partners") -> AppTest:
     at = _staff(_app(), "admin")
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     if kind != "partners":
         at.radio(key="data_kind").set_value(kind).run()
     return at

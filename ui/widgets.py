@@ -196,3 +196,22 @@ def district_name(district_id: str | None) -> str:
     sch = cache.schools()
     hit = sch.loc[sch["district_id"].astype(str) == str(district_id), "district_name"]
     return str(hit.iloc[0]) if len(hit) else str(district_id)
+
+
+def hbar(df: pd.DataFrame, label: str, value: str, *, pct: bool = False) -> Any:
+    """A horizontal bar chart, largest first (altair)."""
+    import altair as alt
+
+    x = alt.X(f"{value}:Q", title="% of schools" if pct else value.replace("_", " "))
+    if pct:
+        x = alt.X(f"{value}:Q", title="% of schools", scale=alt.Scale(domain=[0, 100]))
+    return (
+        alt.Chart(df)
+        .mark_bar(color="#1f6f8b")
+        .encode(
+            x=x,
+            y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
+            tooltip=[label, value],
+        )
+        .properties(height=max(120, 22 * len(df)))
+    )

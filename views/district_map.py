@@ -53,14 +53,14 @@ k3.metric(f"Schools with a gap: {cache.taxonomy().label(need)}", f"{with_gap:,}"
 ch1, ch2 = st.columns(2)
 with ch1:
     st.subheader("Partners per category")
-    st.bar_chart(
-        analysis.partners_per_category(principal, did), x="category", y="partners", horizontal=True
+    st.altair_chart(
+        widgets.hbar(analysis.partners_per_category(principal, did), "category", "partners")
     )
 with ch2:
     st.subheader("Coverage per need")
     st.caption("Share of schools with at least one partner within reach for the need.")
-    st.bar_chart(
-        analysis.coverage_per_need(principal, did), x="need", y="covered_pct", horizontal=True
+    st.altair_chart(
+        widgets.hbar(analysis.coverage_per_need(principal, did), "need", "covered_pct", pct=True)
     )
 
 with st.expander(f"Gaps for {cache.taxonomy().label(need)} ({len(gaps)})"):

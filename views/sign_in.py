@@ -14,7 +14,7 @@ st.write(
 )
 if auth.current_principal().is_staff:
     st.success("You are signed in.")
-    st.page_link("pages/school_partners.py", label="Go to School partners", icon="🏫")
+    st.page_link("views/school_partners.py", label="Go to School partners", icon="🏫")
     st.stop()
 
 if auth.oidc_configured():

@@ -217,3 +217,20 @@ def shot():
         return path
 
     return take
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed browser test, keep a screenshot of the page as it was."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed:
+        pg = item.funcargs.get("page")
+        if pg is not None:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            path = SHOTS / f"FAILED_{item.name}.png"
+            try:
+                pg.screenshot(path=str(path), full_page=True)
+                print(f"failure screenshot: {path}")
+            except Exception:  # noqa: BLE001 - the page may be gone
+                pass
