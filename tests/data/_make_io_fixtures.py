@@ -40,10 +40,10 @@ def csvs() -> None:
     write(
         "partners_ct_zip.csv",
         (
-            "partner_id,name,address,city,state,zip,lat,lon\n"
-            "00123,Downtown Library,500 Main St,Hartford,CT,06103,41.7658,-72.6734\n"
-            "00124,Old ZIP as number,1 Elm St,Hartford,CT,6103,41.7650,-72.6740\n"
-        ).encode(),
+            b"partner_id,name,address,city,state,zip,lat,lon\n"
+            b"00123,Downtown Library,500 Main St,Hartford,CT,06103,41.7658,-72.6734\n"
+            b"00124,Old ZIP as number,1 Elm St,Hartford,CT,6103,41.7650,-72.6740\n"
+        ),
     )
     # 6 records; rows 3, 5 and 7 have an unquoted comma inside the address.
     ragged = "name,address,city,lat,lon\n"
@@ -67,7 +67,15 @@ def xlsx() -> None:
     ws["A2"] = "Prepared by the family engagement office"
     ws.merge_cells("A2:E2")
     ws.append(["Name", "Type", "ZIP", "Latitude", "Longitude"])
-    ws.append(["Parkville Family Resource Center", "family resource center", "06106", "41.7537", "-72.7031"])
+    ws.append(
+        [
+            "Parkville Family Resource Center",
+            "family resource center",
+            "06106",
+            "41.7537",
+            "-72.7031",
+        ]
+    )
     ws.append(["Frog Hollow Library", "public library", "06106", 41.758, -72.689])
     ws.append(["Total", None, None, None, None])
     ws["B6"] = 2
@@ -105,9 +113,18 @@ def geojson() -> None:
         "boundaries_unclosed_ring.geojson",
         fc(
             [
-                feat({"name": "Good District", "district_id": "0640011"}, {"type": "Polygon", "coordinates": [sq(-72.7, 41.7)]}),
-                feat({"name": "Unclosed District", "district_id": "0640012"}, {"type": "Polygon", "coordinates": [sq(-72.6, 41.7)[:-1]]}),
-                feat({"name": "Other District", "district_id": "0640013"}, {"type": "Polygon", "coordinates": [sq(-72.5, 41.7)]}),
+                feat(
+                    {"name": "Good District", "district_id": "0640011"},
+                    {"type": "Polygon", "coordinates": [sq(-72.7, 41.7)]},
+                ),
+                feat(
+                    {"name": "Unclosed District", "district_id": "0640012"},
+                    {"type": "Polygon", "coordinates": [sq(-72.6, 41.7)[:-1]]},
+                ),
+                feat(
+                    {"name": "Other District", "district_id": "0640013"},
+                    {"type": "Polygon", "coordinates": [sq(-72.5, 41.7)]},
+                ),
             ]
         ),
     )
@@ -117,9 +134,18 @@ def geojson() -> None:
         "boundaries_self_intersection.geojson",
         fc(
             [
-                feat({"name": "Bowtie District", "district_id": "1"}, {"type": "Polygon", "coordinates": [bowtie]}),
-                feat({"name": "Hole Outside District", "district_id": "2"}, {"type": "Polygon", "coordinates": hole_outside}),
-                feat({"name": "Fine District", "district_id": "3"}, {"type": "Polygon", "coordinates": [sq(-72.9, 41.5)]}),
+                feat(
+                    {"name": "Bowtie District", "district_id": "1"},
+                    {"type": "Polygon", "coordinates": [bowtie]},
+                ),
+                feat(
+                    {"name": "Hole Outside District", "district_id": "2"},
+                    {"type": "Polygon", "coordinates": hole_outside},
+                ),
+                feat(
+                    {"name": "Fine District", "district_id": "3"},
+                    {"type": "Polygon", "coordinates": [sq(-72.9, 41.5)]},
+                ),
             ]
         ),
     )
@@ -127,9 +153,17 @@ def geojson() -> None:
         "partners_null_geometry.geojson",
         fc(
             [
-                feat({"name": "Null Geometry Center", "address": "1 Main St", "city": "Hartford"}, None),
-                feat({"name": "Empty Point Center", "address": "2 Main St", "city": "Hartford"}, {"type": "Point", "coordinates": []}),
-                feat({"name": "Good Center"}, {"type": "Point", "coordinates": [-72.6851, 41.7637]}),
+                feat(
+                    {"name": "Null Geometry Center", "address": "1 Main St", "city": "Hartford"},
+                    None,
+                ),
+                feat(
+                    {"name": "Empty Point Center", "address": "2 Main St", "city": "Hartford"},
+                    {"type": "Point", "coordinates": []},
+                ),
+                feat(
+                    {"name": "Good Center"}, {"type": "Point", "coordinates": [-72.6851, 41.7637]}
+                ),
             ]
         ),
     )
@@ -147,8 +181,14 @@ def geojson() -> None:
         "partners_legacy_crs.geojson",
         fc(
             [
-                feat({"name": "City Hall Center"}, {"type": "Point", "coordinates": [round(pts[0].x, 1), round(pts[0].y, 1)]}),
-                feat({"name": "Parkville Center"}, {"type": "Point", "coordinates": [round(pts[1].x, 1), round(pts[1].y, 1)]}),
+                feat(
+                    {"name": "City Hall Center"},
+                    {"type": "Point", "coordinates": [round(pts[0].x, 1), round(pts[0].y, 1)]},
+                ),
+                feat(
+                    {"name": "Parkville Center"},
+                    {"type": "Point", "coordinates": [round(pts[1].x, 1), round(pts[1].y, 1)]},
+                ),
             ],
             crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2234"}},
         ),
@@ -157,16 +197,27 @@ def geojson() -> None:
         "boundaries_mixed_types.geojson",
         fc(
             [
-                feat({"name": "Polygon District"}, {"type": "Polygon", "coordinates": [sq(-72.7, 41.7)]}),
+                feat(
+                    {"name": "Polygon District"},
+                    {"type": "Polygon", "coordinates": [sq(-72.7, 41.7)]},
+                ),
                 feat({"name": "Point District"}, {"type": "Point", "coordinates": [-72.6, 41.7]}),
-                feat({"name": "Line District"}, {"type": "LineString", "coordinates": [[-72.6, 41.7], [-72.5, 41.8]]}),
-                feat({"name": "Multi District"}, {"type": "MultiPolygon", "coordinates": [[sq(-72.4, 41.7)], [sq(-72.3, 41.7)]]}),
+                feat(
+                    {"name": "Line District"},
+                    {"type": "LineString", "coordinates": [[-72.6, 41.7], [-72.5, 41.8]]},
+                ),
+                feat(
+                    {"name": "Multi District"},
+                    {"type": "MultiPolygon", "coordinates": [[sq(-72.4, 41.7)], [sq(-72.3, 41.7)]]},
+                ),
             ]
         ),
     )
 
 
-def shapefile_zip(gdf: gpd.GeoDataFrame, *, drop: tuple[str, ...] = (), stem: str = "layer") -> bytes:
+def shapefile_zip(
+    gdf: gpd.GeoDataFrame, *, drop: tuple[str, ...] = (), stem: str = "layer"
+) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{stem}.shp"
         gdf.to_file(path, engine="pyogrio")
@@ -190,7 +241,10 @@ def shapefiles() -> None:
     write("boundaries_dbf_truncated.zip", shapefile_zip(towns, stem="districts"))
     write("boundaries_no_shx.zip", shapefile_zip(towns, drop=(".shx",), stem="districts"))
     partners = gpd.GeoDataFrame(
-        {"name": ["City Hall Center", "Parkville Center"], "organization": ["City", "Parkville FRC"]},
+        {
+            "name": ["City Hall Center", "Parkville Center"],
+            "organization": ["City", "Parkville FRC"],
+        },
         geometry=[Point(-72.6734, 41.7658), Point(-72.7031, 41.7537)],
         crs=4326,
     ).to_crs(2234)
