@@ -486,3 +486,21 @@ def test_hsds_not_json_is_clear():
         read_hsds(b"{not json", name="h.json")
     with pytest.raises(InputError, match="not HSDS 3.0 JSON"):
         read_hsds(json.dumps({"foo": 1}).encode(), name="h.json")
+
+
+def test_xlsx_zip_bomb_is_refused_before_openpyxl_inflates_it():
+    with zipfile.ZipFile(DATA / "partners_formula.xlsx") as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+        z.writestr("xl/media/huge.bin", b"\x00" * (4 * 1024 * 1024))
+    with pytest.raises(InputError, match="bomb.xlsx.*zip bomb"):
+        read_table(buf.getvalue(), name="bomb.xlsx")
+
+
+def test_deeply_nested_hsds_json_is_a_clear_error():
+    data = b'{"services":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(InputError, match="h.json: the JSON is nested too deeply"):
+        read_hsds(data, name="h.json")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from assetmap._errors import InputError
 from assetmap.io._common import Loaded
+from assetmap.io._zip import open_zip
 from assetmap.report import ValidationReport
 
 __all__ = ["list_sheets", "read_excel_bytes"]
@@ -32,6 +33,8 @@ def _open(loaded: Loaded, *, data_only: bool) -> Any:
             f"{loaded.name}: old Excel 97-2003 (.xls) files are not supported. "
             "Open it in Excel or LibreOffice and save as .xlsx or CSV."
         )
+    # An .xlsx is a zip: refuse bombs and hostile members before openpyxl inflates anything.
+    open_zip(loaded.data, name=loaded.name)
     try:
         return openpyxl.load_workbook(io.BytesIO(loaded.data), data_only=data_only, read_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, IndexError) as exc:
