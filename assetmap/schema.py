@@ -651,6 +651,9 @@ def normalize_partners(
     if isinstance(frame, gpd.GeoDataFrame):
         extra_cols = [c for c in extra_cols if c != frame.geometry.name]
     kept_rows: list[int] = []
+    memo_cat: dict[str, Any] = {}
+    memo_svc: dict[str, Any] = {}
+    memo_lang: dict[str, Any] = {}
     names = list(frame.columns)
     values = [
         frame[c].tolist()
@@ -688,13 +691,14 @@ def normalize_partners(
         rec["source"] = _text(cell.get("source")) or source_default
         # category
         raw_cat = _text(cell.get("category"))
-        cat = tax.normalize_category(raw_cat) if raw_cat else None
+        cat = _memo(memo_cat, raw_cat, tax.normalize_category) if raw_cat else None
         if raw_cat and cat is None:
             unknown_cat.setdefault(raw_cat, []).append(r)
             rec["category_unmapped"] = raw_cat
         rec["category"] = cat or "other"
         # services
-        codes, unknown = tax.normalize_needs(cell.get("services"))
+        codes, unknown = _memo(memo_svc, _text(cell.get("services")), tax.normalize_needs)
+        codes, unknown = list(codes), list(unknown)
         for u in unknown:
             unknown_svc.setdefault(u, []).append(r)
         rec["services_unmapped"] = ";".join(unknown)
@@ -709,7 +713,8 @@ def normalize_partners(
         rec["services"] = codes
         rec["services_inferred"] = inferred
         # languages
-        lcodes, lunknown = langs.normalize_list(cell.get("languages"))
+        lcodes, lunknown = _memo(memo_lang, _text(cell.get("languages")), langs.normalize_list)
+        lcodes = list(lcodes)
         for u in lunknown:
             unknown_lang.setdefault(u, []).append(r)
         rec["languages"] = lcodes
@@ -860,6 +865,13 @@ def normalize_partners(
     gdf = conform_partners(gdf).reset_index(drop=True)
     rep.rows_loaded = len(gdf)
     return gdf, rep
+
+
+def _memo(cache: dict[str, Any], key: str, fn: Callable[[str], Any]) -> Any:
+    """Free-text cells repeat; normalise each distinct value once per file."""
+    if key not in cache:
+        cache[key] = fn(key)
+    return cache[key]
 
 
 def _src(mapping: dict[str, str], canon: str) -> str | None:
