@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -16,6 +17,7 @@ import streamlit as st
 from assetmap import coverage, match, needs, network
 from assetmap.auth import Principal, visible_profiles
 from assetmap.data import survey_path
+from assetmap.maps import partner_map
 from ui import cache
 
 
@@ -188,11 +190,17 @@ def surveyed(school_id: str) -> bool:
     return str(school_id) in set(profile().school_ids)
 
 
+@st.cache_resource(show_spinner="Ranking partners…", max_entries=256)
+def _matches(key: str, who: cache.PrincipalKey, school_id: str, limit: int) -> pd.DataFrame:
+    return match.match_all([school_id], profile=profile(), context=_context(key, who), limit=limit)
+
+
 def match_school(
     principal: Principal, school_id: str, *, need: str | None, limit: int = 10
 ) -> pd.DataFrame:
-    """Ranked partner matches per need for one school, score parts included."""
-    out = match.match_all([school_id], profile=profile(), context=context(principal), limit=limit)
+    """Ranked partner matches per need for one school, score parts included (cached per
+    school; a need filter is a cheap selection)."""
+    out = _matches(cache.data_key(), cache.who(principal), str(school_id), limit)
     if need:
         out = out[out["need"] == need]
     return out.reset_index(drop=True)
@@ -226,3 +234,25 @@ def export_context(principal: Principal, net: pd.DataFrame) -> dict[str, pd.Data
         "gaps": gaps[gaps["school_id"].astype(str).isin(ids)],
         "profile": pub[pub["school_id"].astype(str).isin(ids)],
     }
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _district_map(
+    key: str, who: cache.PrincipalKey, district_id: str | None, need: str, language: str | None
+) -> folium.Map:
+    principal = _principal(who)
+    view = district_view(principal, district_id)
+    return partner_map(
+        view.partners,
+        schools=view.schools,
+        boundaries=view.boundaries,
+        gaps=gaps_for(principal, district_id, need=need, language=language),
+    )
+
+
+def district_map(
+    principal: Principal, district_id: str | None, *, need: str, language: str | None
+) -> folium.Map:
+    """The district's folium map (partners by category, schools coloured by their gaps for
+    ``need``/``language``), built once per choice. Treat as read-only."""
+    return _district_map(cache.data_key(), cache.who(principal), district_id, need, language)

@@ -124,8 +124,12 @@ def text_html(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def district_picker(*, key: str, label: str = "District", allow_all: bool = True) -> str | None:
-    """A district selectbox (the districts of the schools); None means the whole state."""
+def district_picker(
+    *, key: str, label: str = "District", allow_all: bool = True, default: str | None = None
+) -> str | None:
+    """A district selectbox (the districts of the schools); None means the whole state.
+
+    ``default``: the district shown first (e.g. a leader's own)."""
     sch = cache.schools()
     names = (
         sch.dropna(subset=["district_id"])
@@ -135,9 +139,11 @@ def district_picker(*, key: str, label: str = "District", allow_all: bool = True
         .sort_values()
     )
     options: list[str | None] = ([None] if allow_all else []) + [str(i) for i in names.index]
+    index = options.index(default) if default in options else 0
     return st.selectbox(
         label,
         options,
+        index=index,
         format_func=lambda i: "All of Connecticut" if i is None else names.get(i, i),
         key=key,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assetmap.maps import partner_map
 from ui import analysis, auth, cache, widgets
 
 principal = auth.require("district_map")
@@ -15,7 +14,7 @@ st.caption(
     "Family figures are from the SYNTHETIC sample survey and are suppressed below 6."
 )
 
-did = widgets.district_picker(key="dm_district")
+did = widgets.district_picker(key="dm_district", default=min(principal.districts, default=None))
 c1, c2 = st.columns(2)
 with c1:
     need = st.selectbox(
@@ -35,13 +34,9 @@ lang = None if language == "any" else language
 view = analysis.district_view(principal, did)
 gaps = analysis.gaps_for(principal, did, need=need, language=lang)
 
-m = partner_map(
-    view.partners,
-    schools=view.schools,
-    boundaries=view.boundaries,
-    gaps=gaps,
+widgets.show_map(
+    analysis.district_map(principal, did, need=need, language=lang), height=560, key="dm_map"
 )
-widgets.show_map(m, height=560, key="dm_map")
 
 n_schools = len(view.schools)
 with_gap = gaps["school_id"].nunique() if len(gaps) else 0

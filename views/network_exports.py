@@ -23,7 +23,9 @@ if scope == "school":
     target = widgets.school_picker(key="net_school", schools=schools)
     label = schools.loc[schools["school_id"].astype(str) == target, "name"].iloc[0]
 else:
-    target = widgets.district_picker(key="net_district", allow_all=False)
+    target = widgets.district_picker(
+        key="net_district", allow_all=False, default=min(principal.districts, default=None)
+    )
     label = widgets.district_name(target)
 
 key = f"{scope}:{target}"
