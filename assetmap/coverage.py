@@ -81,21 +81,25 @@ def gaps(
     pos = np.arange(len(ctx.schools)) if school_ids is None else ctx.school_pos(school_ids)
     small_d, need_d, nl_d = ctx.displays()
     p = ctx.index.partners
-    pid = p["partner_id"].to_numpy()
-    pname = p["name"].to_numpy()
+    pid = p["partner_id"].to_numpy(dtype=object)
+    pname = p["name"].to_numpy(dtype=object)
     sch = ctx.schools
     rows: list[dict] = []
 
+    s_id = sch["school_id"].to_numpy(dtype=object)
+    s_name = sch["school_name"].to_numpy(dtype=object)
+    s_dist = sch["district_id"].to_numpy(dtype=object)
+
     def add(s: int, need: str, lang: str | None, kind: str, reach: float, d: float, j: int):
-        sid = sch["school_id"].iat[s]
+        sid = s_id[s]
         disp = small_d.get(sid) or (
             need_d.get((sid, need), "") if lang is None else nl_d.get((sid, need, lang), "")
         )
         rows.append(
             {
                 "school_id": sid,
-                "school_name": sch["school_name"].iat[s],
-                "district_id": sch["district_id"].iat[s],
+                "school_name": s_name[s],
+                "district_id": s_dist[s],
                 "need": need,
                 "language": lang,
                 "gap_kind": kind,

@@ -395,11 +395,16 @@ def _estimated_mask(ctx: AnalysisContext, need: str) -> np.ndarray:
     key = ("_est", need)
     cache = ctx.cache
     if key not in cache:
-        pub = ctx.profile.published()
-        rows = pub[(pub["dimension"] == "need_language") & (pub["need"] == need)]
-        hidden = set(rows.loc[rows["suppressed"].astype(bool), "school_id"])
-        small = set(ctx.weights.loc[ctx.weights["small"], "school_id"])
-        cache[key] = ctx.schools["school_id"].isin(hidden | small).to_numpy()
+        if "_hidden" not in cache:
+            pub = ctx.profile.published()
+            rows = pub[(pub["dimension"] == "need_language") & pub["suppressed"].astype(bool)]
+            by_need: dict[str, set] = {}
+            for sid, n in zip(rows["school_id"], rows["need"], strict=True):
+                by_need.setdefault(n, set()).add(sid)
+            cache["_hidden"] = by_need
+            cache["_small"] = set(ctx.weights.loc[ctx.weights["small"], "school_id"])
+        hidden = cache["_hidden"].get(need, set()) | cache["_small"]
+        cache[key] = ctx.schools["school_id"].isin(hidden).to_numpy()
     return cache[key]
 
 
@@ -481,11 +486,7 @@ def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> 
     tax = load_taxonomy()
     p = ctx.index.partners
     sch = ctx.schools
-    pub = ctx.profile.published()
-    need_rows = pub[(pub["dimension"] == "need") & (pub["need"] == pairs.need)]
-    disp = dict(zip(need_rows["school_id"], need_rows["display"], strict=True))
-    small_disp = pub.loc[pub["display"].astype(str).str.startswith("fewer than")]
-    disp.update(dict(zip(small_disp["school_id"], small_disp["display"], strict=True)))
+    small_d, need_d, _ = ctx.displays()
     _, mat = ctx.demand(pairs.need)
     lang_arr = np.array(ctx.languages, dtype=object)
     keep_lang = lang_arr != UNKNOWN_LANGUAGE
@@ -503,7 +504,7 @@ def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> 
             "district_id": sch["district_id"].to_numpy()[pairs.school],
             "need": pairs.need,
             "need_label": tax.label(pairs.need),
-            "families_display": [disp.get(s, "") for s in sid],
+            "families_display": [small_d.get(s) or need_d.get((s, pairs.need), "") for s in sid],
             "rank": (np.arange(len(pairs)) - start + 1).astype(int)
             if len(pairs)
             else np.array([], dtype=int),

@@ -14,15 +14,17 @@ organisations as it can for the same coverage. In each ``S_n`` the partner with 
 own coverage (then score) is the lead, the others are backups.
 
 Method. When the number of possible choices is at most ``exact_limit`` the choice is
-exact (enumeration). Otherwise a greedy pass adds, one slot at a time, the (need, partner)
-with the largest marginal gain, a 1-swap local search improves it, and a branch and bound
-search started from that choice proves it optimal or finds a better one (for instances of
-up to ``bnb_limit`` choices; exact unless its node budget runs out, then the best choice
-found is kept; larger schools keep the greedy + swap choice). Per need the coverage term is a
-weighted maximum-coverage problem under a cardinality constraint, for which greedy alone is
-a (1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978); the partner penalty and the
-score term make the full objective non-monotone, hence the exact refinement. The tests
-compare the choice against brute force on small instances.
+exact (enumeration). Otherwise the needs are taken in decreasing weight and each picks its
+best set given the partners already chosen (its own value minus ``lam`` per new partner —
+exact per need, and the exact optimum overall when ``lam = 0`` because the needs then
+decouple); a best-improvement 1-swap local search follows, and for instances of up to
+``bnb_limit`` choices a branch and bound search started from that choice proves it optimal
+or finds a better one (exact unless its node budget runs out). ``method='greedy'`` instead
+fills slots one at a time by marginal gain: per need the coverage term is a weighted
+maximum-coverage problem under a cardinality constraint, for which that greedy is a
+(1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978). The partner penalty and score
+term make the full objective non-monotone, hence the exact refinements; the tests compare
+the choice against brute force on small instances.
 
 Partners leading for more than ``settings.lead_partner_load_warning`` schools are flagged
 ``overloaded`` (``lead_load`` counts the schools they lead for).
@@ -227,28 +229,80 @@ def solve_greedy(inst: NetworkInstance, *, local_search: bool = True) -> list[tu
     return choice
 
 
+def _options(inst: NetworkInstance, n: int) -> list[tuple[float, int, tuple[int, ...]]]:
+    """Every set of ``k_n`` candidates of need n: (own value g_n, bitmask, indexes)."""
+    key = ("options", n)
+    cache = inst.__dict__.setdefault("_opt_cache", {})
+    if key not in cache:
+        sc, tab, wn = inst.sc[n], inst.cov_table[n], inst.w[n]
+        opts = []
+        for sel in itertools.combinations(range(len(sc)), inst.k[n]):
+            mask = sum(1 << c for c in sel)
+            mean = sum(sc[c] for c in sel) / len(sel) if sel else 0.0
+            opts.append((wn * (tab[mask] + inst.mu * mean), mask, sel))
+        opts.sort(key=lambda o: -o[0])
+        cache[key] = opts
+    return cache[key]
+
+
+def solve_sequential(inst: NetworkInstance, *, local_search: bool = True) -> list[tuple[int, ...]]:
+    """Needs in decreasing weight; each takes its best set given the partners already chosen
+    (own value minus ``lam`` per new partner, exact per need), then 1-swap local search.
+    With ``lam = 0`` the needs decouple and this is the exact optimum."""
+    order = sorted(range(len(inst.needs)), key=lambda n: -inst.w[n])
+    used: dict = {}
+    choice: list[tuple[int, ...]] = [()] * len(inst.needs)
+    for n in order:
+        pid = inst.pid[n]
+        best, best_v = (), -np.inf
+        for g, _, sel in _options(inst, n):
+            if g <= best_v:
+                break  # sorted by g; the penalty only lowers values
+            v = g - inst.lam * sum(1 for c in sel if pid[c] not in used)
+            if v > best_v + 1e-12:
+                best, best_v = sel, v
+        choice[n] = best
+        for c in best:
+            used[pid[c]] = used.get(pid[c], 0) + 1
+    return _swap_search(inst, choice) if local_search else choice
+
+
 def _swap_search(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
-    """First-improvement 1-swap search (replace one chosen candidate of one need)."""
-    best_f = objective(inst, choice)
-    for _ in range(200):
-        improved = False
-        for n in range(len(inst.needs)):
-            for out in choice[n]:
-                for c in range(len(inst.ids[n])):
-                    if c in choice[n]:
+    """Best-improvement 1-swap search with O(1) objective deltas (replace one chosen
+    candidate of one need by another candidate of that need)."""
+    choice = [tuple(c) for c in choice]
+    used: dict = {}
+    for n, sel in enumerate(choice):
+        for c in sel:
+            used[inst.pid[n][c]] = used.get(inst.pid[n][c], 0) + 1
+    for _ in range(1000):
+        best_delta, best_move = 1e-12, None
+        for n, sel in enumerate(choice):
+            if not sel:
+                continue
+            tab, sc, pid, wn, k = inst.cov_table[n], inst.sc[n], inst.pid[n], inst.w[n], len(sel)
+            mask = sum(1 << c for c in sel)
+            base = tab[mask]
+            for out in sel:
+                rem = 1 if used[pid[out]] == 1 else 0
+                m_out = mask & ~(1 << out)
+                for c in range(len(sc)):
+                    if mask >> c & 1:
                         continue
-                    trial = list(choice)
-                    trial[n] = tuple(sorted([x for x in choice[n] if x != out] + [c]))
-                    f = objective(inst, trial)
-                    if f > best_f + 1e-12:
-                        choice, best_f, improved = trial, f, True
-                        break
-                if improved:
-                    break
-            if improved:
-                break
-        if not improved:
+                    add = 0 if pid[c] in used and not (pid[c] == pid[out] and rem) else 1
+                    delta = wn * (tab[m_out | 1 << c] - base + inst.mu * (sc[c] - sc[out]) / k)
+                    delta -= inst.lam * (add - rem)
+                    if delta > best_delta:
+                        best_delta, best_move = delta, (n, out, c)
+        if best_move is None:
             return choice
+        n, out, c = best_move
+        choice[n] = tuple(sorted([x for x in choice[n] if x != out] + [c]))
+        po, pc = inst.pid[n][out], inst.pid[n][c]
+        used[po] -= 1
+        if used[po] == 0:
+            del used[po]
+        used[pc] = used.get(pc, 0) + 1
     return choice
 
 
@@ -263,21 +317,16 @@ def solve_branch_and_bound(
     n_needs = len(inst.needs)
     if n_needs == 0:
         return [], True
-    options: list[list[tuple[float, tuple[int, ...], frozenset]]] = []
-    for n in range(n_needs):
-        opts = []
-        for sel in itertools.combinations(range(len(inst.ids[n])), inst.k[n]):
-            mean = sum(inst.sc[n][c] for c in sel) / len(sel) if sel else 0.0
-            g = inst.w[n] * (inst.cov_table[n][sum(1 << c for c in sel)] + inst.mu * mean)
-            opts.append((g, sel, frozenset(inst.pid[n][c] for c in sel)))
-        opts.sort(key=lambda o: -o[0])
-        options.append(opts)
+    options = [
+        [(g, sel, frozenset(inst.pid[n][c] for c in sel)) for g, _, sel in _options(inst, n)]
+        for n in range(n_needs)
+    ]
     # needs with the most spread in option values first prunes best
     order = sorted(range(n_needs), key=lambda n: -(options[n][0][0] - options[n][-1][0]))
     best_rest = [0.0] * (n_needs + 1)
     for i in range(n_needs - 1, -1, -1):
         best_rest[i] = best_rest[i + 1] + options[order[i]][0][0]
-    best_choice = list(start) if start is not None else solve_greedy(inst)
+    best_choice = list(start) if start is not None else solve_sequential(inst)
     best_f = objective(inst, best_choice)
     picked: list[tuple[int, ...]] = [()] * n_needs
     nodes = 0
@@ -334,8 +383,8 @@ def solve(
     size = n_choices(inst)
     if method == "exact" or (method == "auto" and size <= exact_limit):
         return solve_exact(inst)
-    start = solve_greedy(inst)
-    if method == "greedy" or (method == "auto" and size > bnb_limit):
+    start = solve_greedy(inst) if method == "greedy" else solve_sequential(inst)
+    if method in ("greedy", "sequential") or (method == "auto" and size > bnb_limit):
         return start
     choice, proven = solve_branch_and_bound(inst, start=start, max_nodes=max_nodes)
     if not proven:
@@ -468,37 +517,41 @@ def _names(codes: Iterable[str]) -> str:
 
 
 def _needed_codes(ctx: AnalysisContext, s: int, need: str) -> list[str]:
-    mat_row = ctx.demand(need)[1][s]
-    return [
-        c for c, v in zip(ctx.languages, mat_row, strict=True) if v > 0 and c != UNKNOWN_LANGUAGE
-    ]
+    """Language codes (taxonomy order) of the need's families at school position s."""
+    key = ("needed", need, s)
+    hit = ctx.cache.get(key)
+    if hit is None:
+        row = ctx.demand(need)[1][s]
+        hit = [
+            c
+            for c, v in zip(ctx.languages, row.tolist(), strict=True)
+            if v > 0 and c != UNKNOWN_LANGUAGE
+        ]
+        ctx.cache[key] = hit
+    return hit
 
 
 def _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos) -> str:
     tax = load_taxonomy()
-    needed = set(_needed_codes(ctx, s, need))
+    needed = _needed_codes(ctx, s, need)
+    pos = ctx.cache.setdefault("lang_pos", {x: i for i, x in enumerate(ctx.languages)})
     name = _pcols(ctx)["name"][ppos]
     cov = cand["coverage"][c]
-    speaks = [
-        x
-        for x in ctx.languages[2:]
-        if ctx.partner_lang[ppos, ctx.languages.index(x)] and x in needed
-    ]
+    plang = ctx.partner_lang[ppos]
     other = sorted({tax.label(n) for n, q in all_chosen if q == ppos and n != need})
     also = f" Also chosen for {', '.join(other)} (fewer partners to coordinate)." if other else ""
     mou = ctx.mou_status[ppos]
-    head = (
-        f"Lead for {tax.label(need)}: {name} serves the need {cand['distance'][c]:.1f} km away "
-        f"and works in languages covering {cov:.0%} of the need's families"
-        if rank == 1
-        else f"Backup {rank - 1} for {tax.label(need)}: {name}, {cand['distance'][c]:.1f} km away"
-    )
+    dist = cand["distance"][c]
     if rank == 1:
+        speaks = [x for x in needed if x != "en" and plang[pos[x]]]
+        head = (
+            f"Lead for {tax.label(need)}: {name} serves the need {dist:.1f} km away "
+            f"and works in languages covering {cov:.0%} of the need's families"
+        )
         lang_txt = f" ({_names(['en', *speaks])})" if speaks else " (English)"
     else:
-        add = [
-            x for x in ctx.languages if gained[ctx.languages.index(x)] and x in needed and x != "en"
-        ]
+        head = f"Backup {rank - 1} for {tax.label(need)}: {name}, {dist:.1f} km away"
+        add = [x for x in needed if x != "en" and gained[pos[x]]]
         lang_txt = (
             f"; adds {_names(add)} for families the lead does not cover"
             if add
@@ -538,7 +591,10 @@ def _pcols(ctx: AnalysisContext) -> dict[str, np.ndarray]:
         p = ctx.index.partners
         cols = ["partner_id", "name", "category", "languages", "example", "sensitive"]
         cols += ["address", "city", "phone", "hours", "website"]
-        ctx.cache["pcols"] = {c: p[c].to_numpy(dtype=object) for c in cols}
+        ctx.cache["pcols"] = {
+            c: p[c].to_numpy(dtype=object) if c in p.columns else np.full(len(p), None)
+            for c in cols
+        }
         sch = ctx.schools
         ctx.cache["scols"] = {c: sch[c].to_numpy(dtype=object) for c in sch.columns}
     return ctx.cache["pcols"]

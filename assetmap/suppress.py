@@ -242,7 +242,11 @@ def _determined(
                     parent[rc] = r0
         roots = np.array([root(i) for i in range(len(unknown))])
         eq_root = np.array([roots[cols[0]] for cols, _, _ in eqs])
+        eq_count = np.bincount(eq_root, minlength=len(unknown))
+        var_count = np.bincount(roots, minlength=len(unknown))
         for r in np.unique(eq_root):
+            if eq_count[r] == 1 and var_count[r] >= 2:
+                continue  # one equation in >= 2 unknowns (all coefficients +-1) pins none
             members = np.flatnonzero(roots == r)
             local = np.full(len(unknown), -1, dtype=np.int64)
             local[members] = np.arange(len(members))
