@@ -78,6 +78,12 @@ def language_label(code: str) -> str:
 def school_picker(*, key: str, label: str = "School", schools: pd.DataFrame | None = None) -> str:
     """A searchable school selectbox; returns the chosen ``school_id``."""
     sch = cache.schools() if schools is None else schools
+    if len(sch) == 0:
+        st.info(
+            "No schools are assigned to your account yet. Ask an administrator to add your "
+            "schools (or your district) to your account."
+        )
+        st.stop()
     sch = sch.sort_values(["name"])
     ids = sch["school_id"].astype(str).tolist()
     names = dict(zip(ids, sch["name"].astype(str), strict=True))
