@@ -23,9 +23,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PostgisServer", "start_postgis", "shared_server"]
+__all__ = ["PostgisServer", "start_postgis", "shared_server", "release"]
 
 _SHARED: list[PostgisServer] = []
+_LEAVE: list = []
 
 _FIX = (
     "Install the Debian packages with `bash scripts/install_system_deps.sh` "
@@ -182,11 +183,66 @@ def start_postgis() -> PostgisServer:
 
 
 def shared_server() -> PostgisServer:
-    """One server per test process (started on first use, stopped at exit)."""
-    if not _SHARED:
-        import atexit
+    """One server for the whole test run (started on first use, stopped by the last user).
 
+    pytest-xdist workers of one run (``PYTEST_XDIST_TESTRUNUID``) share the server through a
+    small JSON file guarded by a file lock, with a count of attached processes; the last
+    process to leave stops it. A plain (non-xdist) run starts its own and stops it at exit.
+    """
+    if _SHARED:
+        return _SHARED[0]
+    import atexit
+    import fcntl
+    import json
+
+    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not uid or os.environ.get("ASSETMAP_TEST_POSTGIS_URL"):
         server = start_postgis()
         _SHARED.append(server)
-        atexit.register(server.stop)
-    return _SHARED[0]
+        _LEAVE.append(server.stop)
+        atexit.register(release)
+        return server
+    base = Path(tempfile.gettempdir()) / f"assetmap-pg-run-{uid}"
+    lockfd = os.open(str(base) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    info_path = Path(str(base) + ".json")
+    fcntl.flock(lockfd, fcntl.LOCK_EX)
+    try:
+        info = json.loads(info_path.read_text()) if info_path.exists() else None
+        if info is None:
+            server = start_postgis()
+            info = {"url": server.url, "admin_url": server.admin_url, "datadir": str(server.datadir),
+                    "bindir": str(server.bindir), "run_as": server.run_as, "template": server._template,
+                    "users": 0}  # fmt: skip
+        else:
+            server = PostgisServer(url=info["url"], admin_url=info["admin_url"], datadir=Path(info["datadir"]),
+                                   bindir=Path(info["bindir"]), run_as=info["run_as"], _template=info["template"])  # fmt: skip
+        info["users"] += 1
+        info_path.write_text(json.dumps(info))
+    finally:
+        fcntl.flock(lockfd, fcntl.LOCK_UN)
+
+    def leave() -> None:
+        fcntl.flock(lockfd, fcntl.LOCK_EX)
+        try:
+            data = json.loads(info_path.read_text())
+            data["users"] -= 1
+            if data["users"] <= 0:
+                info_path.unlink()
+                server.stop()
+                Path(str(base) + ".lock").unlink(missing_ok=True)
+            else:
+                info_path.write_text(json.dumps(data))
+        finally:
+            fcntl.flock(lockfd, fcntl.LOCK_UN)
+            os.close(lockfd)
+
+    _SHARED.append(server)
+    _LEAVE.append(leave)
+    atexit.register(release)
+    return server
+
+
+def release() -> None:
+    """Detach this process from the shared server (the last one stops it); safe to call twice."""
+    while _LEAVE:
+        _LEAVE.pop()()

@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
-from _postgis import shared_server
+from _postgis import release, shared_server
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 from assetmap._errors import InputError, StaleVersionError
@@ -26,11 +26,18 @@ from assetmap.store import GeoPackageStore, open_store
 BACKENDS = ["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)]
 
 
+@pytest.fixture(scope="session")
+def pg():
+    """The PostGIS server (never skipped: a server that cannot start fails the tests)."""
+    yield shared_server()
+    release()
+
+
 @pytest.fixture(params=BACKENDS)
 def location(request, tmp_path):
     if request.param == "gpkg":
         return str(tmp_path / "store.gpkg")
-    return shared_server().new_schema()
+    return request.getfixturevalue("pg").new_schema()
 
 
 @pytest.fixture
@@ -458,8 +465,8 @@ def test_foreign_geopackage_is_not_taken_over(tmp_path):
 
 
 @pytest.mark.postgis
-def test_postgis_uses_real_geometry_columns():
-    url = shared_server().new_database()
+def test_postgis_uses_real_geometry_columns(pg):
+    url = pg.new_database()
     with open_store(url) as s:
         s.upsert_partners(_partners(), by="t")
         with s._read() as cur:

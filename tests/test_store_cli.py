@@ -12,13 +12,20 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _postgis import shared_server
+from _postgis import release, shared_server
 
 from assetmap import data
 from assetmap.cli import main
 from assetmap.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """The PostGIS server (never skipped: a server that cannot start fails the tests)."""
+    yield shared_server()
+    release()
 
 
 def _cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -222,8 +229,8 @@ def test_check_exits_1_when_the_trail_does_not_replay(tmp_path, capsys):
 
 
 @pytest.mark.postgis
-def test_cli_on_postgis(tmp_path, capsys):
-    url = shared_server().new_schema()
+def test_cli_on_postgis(pg, tmp_path, capsys):
+    url = pg.new_schema()
     code, out, err = _cli(capsys, "store", "init", "--store", url, "--empty", "--json")
     assert code == 0, err
     src = tmp_path / "partners.csv"

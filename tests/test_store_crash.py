@@ -24,21 +24,28 @@ import time
 from pathlib import Path
 
 import pytest
-from _postgis import shared_server
+from _postgis import release, shared_server
 
 from assetmap.store import open_store
 
 WORKER = str(Path(__file__).with_name("_store_worker.py"))
 KILLS = 200
-PARALLEL = 3
+PARALLEL = 4
 BACKENDS = ["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)]
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """The PostGIS server (never skipped: a server that cannot start fails the tests)."""
+    yield shared_server()
+    release()
 
 
 @pytest.fixture(params=BACKENDS)
 def location(request, tmp_path):
     if request.param == "gpkg":
         return str(tmp_path / "crash.gpkg")
-    return shared_server().new_database()
+    return request.getfixturevalue("pg").new_database()
 
 
 def _env() -> dict[str, str]:
@@ -63,7 +70,7 @@ def test_sigkill_during_edits_loses_nothing_committed(location, tmp_path, record
     env = _env()
     # A fork server spawns the children (200 Python start-ups would dominate the run time).
     # A child writes "started" once its store is open; it is then killed with SIGKILL after a
-    # random 0-500 ms of editing (one in ten at a random moment of its start-up instead).
+    # random 0-400 ms of editing (one in ten at a random moment of its start-up instead).
     zyg = subprocess.Popen([sys.executable, WORKER, "zygote", location, str(tmp_path)],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)  # fmt: skip
 
@@ -93,7 +100,7 @@ def test_sigkill_during_edits_loses_nothing_committed(location, tmp_path, record
                 if kill_at is None:
                     side = tmp_path / f"side{i}.txt"
                     if side.exists() and side.stat().st_size > 0:
-                        kill_at = item[1] = now + rng.uniform(0.0, 0.5)
+                        kill_at = item[1] = now + rng.uniform(0.0, 0.4)
                     elif now - spawned > 60:
                         kill_at = item[1] = now  # never started: killed, and stderr says why
                 if kill_at is not None and now >= kill_at:

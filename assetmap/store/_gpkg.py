@@ -17,6 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's own busy handling only
+    fcntl = None  # type: ignore[assignment]
 import sqlite3
 import struct
 from collections.abc import Iterable, Iterator
@@ -132,6 +137,9 @@ class GeoPackageStore(Store):
             raise InputError(f"{p} is a folder; give a .gpkg file path.")
         p.parent.mkdir(parents=True, exist_ok=True)
         self.path = p
+        self._lockfd: int | None = None
+        if fcntl is not None:
+            self._lockfd = os.open(str(p) + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             self._conn = sqlite3.connect(
                 str(p), timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
@@ -168,17 +176,26 @@ class GeoPackageStore(Store):
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
-        cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+        # Writers of this package queue on a kernel lock (``<file>.lock``, released even on
+        # SIGKILL) instead of SQLite's sleep-and-retry, so no writer starves; other programs
+        # (QGIS) still meet SQLite's own locking through BEGIN IMMEDIATE + busy_timeout.
+        if self._lockfd is not None:
+            fcntl.flock(self._lockfd, fcntl.LOCK_EX)
         try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        else:
-            cur.execute("COMMIT")
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
         finally:
-            cur.close()
+            if self._lockfd is not None:
+                fcntl.flock(self._lockfd, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Cursor]:
@@ -272,9 +289,21 @@ class GeoPackageStore(Store):
             if conn is not None:
                 conn.close()
                 self._conn = None  # type: ignore[assignment]
+            if getattr(self, "_lockfd", None) is not None:
+                os.close(self._lockfd)
+                self._lockfd = None
 
     # ------------------------------------------------------------------ schema
     def _ensure_schema(self) -> None:
+        with self._lock, self._read() as cur:  # the usual case: no write lock needed
+            cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'"
+            )
+            if cur.fetchone() is not None:
+                cur.execute("SELECT value FROM store_meta WHERE key = 'schema_version'")
+                row = cur.fetchone()
+                if row is not None and row[0] == SCHEMA_VERSION:
+                    return
         with self._lock, self._write() as cur:
             cur.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'"
