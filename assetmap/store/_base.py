@@ -755,6 +755,12 @@ class Store(ABC):
             self._after_write(cur, ["partners"])
         return version
 
+    #: Short names for the four edits (same methods).
+    add = add_partner
+    update = update_partner
+    retire = retire_partner
+    verify = verify_partner
+
     def _require(self, cur: Any, partner_id: str) -> dict[str, Any]:
         current = self._fetch(cur, str(partner_id), lock=True)
         if current is None:
