@@ -477,3 +477,48 @@ def test_postgis_uses_real_geometry_columns(pg):
                 "SELECT COUNT(*) FROM partners WHERE ST_DWithin(geometry::geography, ST_MakePoint(-72.68, 41.765)::geography, 2000)"
             )
             assert cur.fetchone()[0] == 2
+
+
+@pytest.fixture(scope="module")
+def shipped_profile():
+    from assetmap.needs import load_profile
+
+    profile, _report = load_profile()  # the shipped SYNTHETIC survey
+    return profile
+
+
+def test_published_need_profiles_of_the_shipped_survey(store, shipped_profile):
+    n = store.save_need_profiles(shipped_profile, as_of="2026-10-01", by="t")
+    pub = shipped_profile.published()
+    assert n == pub["school_id"].nunique()
+    sid = str(pub["school_id"].iloc[0])
+    back = store.need_profile(sid)
+    mine = pub[pub["school_id"] == sid].reset_index(drop=True)
+    assert len(back) == len(mine) and list(back.columns) == list(mine.columns)
+    assert back["suppressed"].tolist() == mine["suppressed"].tolist()
+    assert back.loc[back["suppressed"], "count"].isna().all()  # suppressed cells stay blank
+    leaky = mine.copy()
+    leaky.loc[leaky["suppressed"].astype(bool), "count"] = 3
+    if leaky["suppressed"].any():
+        with pytest.raises(InputError, match="suppressed cells that still carry a count"):
+            store.save_need_profile(sid, leaky, as_of="2026-10-02", by="t")
+    with pytest.raises(InputError, match="also holds rows of"):
+        store.save_need_profile(sid, pub, as_of="2026-10-02", by="t")
+
+
+def test_networks_in_the_network_module_shape(store):
+    from assetmap.network import NETWORK_COLUMNS
+
+    rows = [
+        {"school_id": "s1", "need": "food", "role": "lead", "rank": 1, "partner_id": "p1", "languages": ["es"],
+         "distance_km": 1.2, "stale": False},
+        {"school_id": "s1", "need": "legal", "role": "gap", "rank": 0, "partner_id": None, "languages": []},
+        {"school_id": "s2", "need": "food", "role": "lead", "rank": 1, "partner_id": "p2", "languages": ["en"]},
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows).reindex(columns=NETWORK_COLUMNS)
+    with pytest.raises(InputError, match="also holds rows of \\['s2'\\]"):
+        store.save_network("s1", frame, as_of="2026-09-01", by="t")
+    assert len(store.save_networks(frame, as_of="2026-09-01", by="t")) == 2
+    back = store.network("s1")
+    assert list(back["role"]) == ["lead", "gap"] and back["languages"].iloc[0] == ["es"]
+    assert store.networks()["school_id"].tolist() == ["s1", "s2"]

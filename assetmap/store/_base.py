@@ -1064,6 +1064,20 @@ class Store(ABC):
                 f"need profile for school {school_id!r} has no 'suppressed' column; run the small-cell "
                 "suppression (assetmap.needs) before storing it."
             )
+        if "suppressed" in profile.columns and "count" in profile.columns:
+            leaked = profile["suppressed"].fillna(False).astype(bool) & profile["count"].notna()
+            if leaked.any():
+                raise InputError(
+                    f"need profile for school {school_id!r} has {int(leaked.sum())} suppressed cells that "
+                    "still carry a count; store only the published frame (counts blank where suppressed)."
+                )
+        if "school_id" in profile.columns:
+            others = sorted({str(v) for v in profile["school_id"].dropna()} - {str(school_id)})
+            if others:
+                raise InputError(
+                    f"need profile for school {school_id!r} also holds rows of {others[:5]}; use "
+                    "save_need_profiles() for a frame of several schools."
+                )
         day = coerce_value("last_verified", as_of)
         data = profile.to_json(orient="split", index=False, date_format="iso")
         with self._lock, self._write() as cur:
@@ -1078,6 +1092,30 @@ class Store(ABC):
                 ),
                 (str(school_id), day, name, data, by, _now()),
             )
+
+    def save_need_profiles(
+        self, profile: Any, *, as_of: dt.date | str, by: str, name: str = "needs"
+    ) -> int:
+        """Save a published profile frame of many schools (or a ``NeedProfile``: its
+        ``published()`` frame is used, never its raw counts), one entry per school.
+
+        Rows without a school_id (district totals) are stored under ``district:<id>``.
+        Returns the number of entries saved.
+        """
+        frame = profile.published() if hasattr(profile, "published") else profile
+        if "school_id" not in frame.columns:
+            raise InputError("a profile of several schools needs a school_id column.")
+        keys = frame["school_id"].astype(object).where(frame["school_id"].notna(), None)
+        if keys.isna().any() and "district_id" in frame.columns:
+            keys = keys.where(keys.notna(), "district:" + frame["district_id"].astype(str))
+        n = 0
+        for key, part in frame.groupby(keys.fillna("unknown").astype(str), sort=True):
+            part = part.copy()
+            if str(key).startswith("district:"):
+                part = part.drop(columns="school_id")
+            self.save_need_profile(str(key), part, as_of=as_of, by=by, name=name)
+            n += 1
+        return n
 
     def need_profile(
         self, school_id: str, *, name: str = "needs", as_of: dt.date | str | None = None
@@ -1124,6 +1162,13 @@ class Store(ABC):
             raise InputError(
                 "a network frame needs a 'need' column (one row per need and partner)."
             )
+        if "school_id" in network.columns:
+            others = sorted({str(v) for v in network["school_id"].dropna()} - {str(school_id)})
+            if others:
+                raise InputError(
+                    f"the network for school {school_id!r} also holds rows of {others[:5]}; use "
+                    "save_networks() for a frame of several schools."
+                )
         day = coerce_value("last_verified", as_of)
         entries = []
         for rec in network.to_dict("records"):
@@ -1187,6 +1232,16 @@ class Store(ABC):
                 [(sid, *k) for k in kept if (k[0], k[1]) in keys],
             )
         return sid
+
+    def save_networks(self, network: pd.DataFrame, *, as_of: dt.date | str, by: str) -> list[int]:
+        """Save a network frame of several schools (``assetmap.network.build_network``), one
+        snapshot per school_id; returns the snapshot ids."""
+        if "school_id" not in network.columns:
+            raise InputError("a network frame of several schools needs a school_id column.")
+        return [
+            self.save_network(str(sid), part, as_of=as_of, by=by)
+            for sid, part in network.groupby(network["school_id"].astype(str), sort=True)
+        ]
 
     def networks(self, school_id: str | None = None) -> pd.DataFrame:
         """Saved snapshots: school_id, as_of, saved_by, saved_at, entries (newest last)."""
