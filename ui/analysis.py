@@ -157,18 +157,25 @@ def coverage_per_need(principal: Principal, district_id: str | None) -> pd.DataF
 
 
 def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
-    """The columns of a Gaps frame a person reads."""
-    cols = [
-        "school_name",
-        "need",
-        "language",
-        "gap_kind",
-        "families_display",
-        "reach_km",
-        "nearest_partner_name",
-        "nearest_distance_km",
-    ]
-    return gaps[[c for c in cols if c in gaps.columns]]
+    """The columns of a Gaps frame a person reads, codes shown as names."""
+    tax, langs = cache.taxonomy(), cache.languages()
+    out = pd.DataFrame(
+        {
+            "school": gaps["school_name"],
+            "need": gaps["need"].map(tax.label),
+            "families' language": gaps["language"].map(
+                lambda c: langs.name(str(c)) if isinstance(c, str) and c else "(any)"
+            ),
+            "gap": gaps["gap_kind"].map(
+                {"need": "no partner within reach", "language": "none in this language"}
+            ),
+            "families": gaps["families_display"],
+            "reach km": gaps["reach_km"],
+            "nearest partner": gaps["nearest_partner_name"],
+            "nearest km": gaps["nearest_distance_km"].round(1),
+        }
+    )
+    return out
 
 
 @st.cache_resource(show_spinner="Preparing the analysis…")

@@ -222,8 +222,13 @@ def hbar(df: pd.DataFrame, label: str, value: str, *, pct: bool = False) -> Any:
         .mark_bar(color="#1f6f8b")
         .encode(
             x=x,
-            y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
+            y=alt.Y(
+                f"{label}:N",
+                sort="-x",
+                title=None,
+                axis=alt.Axis(labelLimit=220, labelOverlap=False),
+            ),
             tooltip=[label, value],
         )
-        .properties(height=max(120, 22 * len(df)))
+        .properties(height=max(120, 24 * len(df)))
     )

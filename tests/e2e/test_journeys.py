@@ -169,18 +169,20 @@ def test_leader_views_gap_overlay_for_a_need_and_a_language(
     _nav(page, "District map")
     expect(page.get_by_role("heading", name="District map")).to_be_visible(timeout=WAIT)
     _settle(page)
-    _pick(page, "Need", "Food")
-    lang_box = page.get_by_label("Families' language")
-    lang_box.click()
-    page.get_by_role("option").nth(1).click()
-    _settle(page)
-    expect(page.get_by_text(re.compile("Schools with a gap"))).to_be_visible(timeout=WAIT)
-    expect(page.get_by_text("Coverage per need")).to_be_visible(timeout=WAIT)
+    _pick(page, "Need", "Child care")
+    _pick(page, "Families' language", "Spanish")
+    metric = page.get_by_test_id("stMetric").filter(has_text="Schools with a gap: Child care")
+    expect(metric).to_be_visible(timeout=WAIT)
+    gaps_with = int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
+    assert (
+        gaps_with >= 1
+    )  # Hartford has schools whose Spanish-speaking families lack child care nearby
     charts = page.locator(
         '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
     )
     expect(charts.first).to_be_visible(timeout=WAIT)
-    page.get_by_text(re.compile(r"^Gaps for Food")).click()
+    page.get_by_text(re.compile(r"^Gaps for Child care")).click()
+    expect(page.get_by_test_id("stDataFrame").last).to_be_visible(timeout=WAIT)
+    assert page.locator("iframe").count() >= 1  # the folium map (st_folium)
     page.wait_for_timeout(1500)
-    assert page.locator("iframe").count() >= 1
     shot(page, "leader_gap_overlay")
