@@ -25,9 +25,9 @@ from assetmap.match import (
     _require_index,
     _schools_with_need,
     nearest_beyond,
+    need_summary,
     needs_of,
     prepare,
-    score_pairs,
 )
 from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
 from assetmap.settings import Settings
@@ -113,25 +113,22 @@ def gaps(
 
     for need in needs_of(ctx, pos):
         with_need = _schools_with_need(ctx, need, pos)
-        pairs = score_pairs(ctx, need, with_need)
-        reach = pairs.reach_km
-        served = np.unique(pairs.school)
-        lacking = with_need[~np.isin(with_need, served)]
+        summ = need_summary(ctx, need)
+        reach = ctx.settings.reach_for(need)
+        lacking = with_need[~summ.served[with_need]]
         if len(lacking):
             d, j = nearest_beyond(ctx, need, lacking)
             for s, dd, jj in zip(lacking, d, j, strict=True):
                 add(int(s), need, None, "need", reach, dd, int(jj))
         _, mat = ctx.demand(need)
-        has = with_need[np.isin(with_need, served)]
+        has = with_need[summ.served[with_need]]
         for li, lang in enumerate(ctx.languages):
             if lang in ("en", UNKNOWN_LANGUAGE):
                 continue
             needing = has[mat[has, li] > 0]
             if len(needing) == 0:
                 continue
-            speak = ctx.partner_lang[pairs.partner, li]
-            covered = np.unique(pairs.school[speak])
-            desert = needing[~np.isin(needing, covered)]
+            desert = needing[~summ.lang_covered[needing, li]]
             if len(desert) == 0:
                 continue
             d, j = nearest_beyond(ctx, need, desert, languages=[lang])

@@ -421,6 +421,51 @@ def top_k(pairs: Pairs, k: int | None) -> Pairs:
     return p.take(rank < k)
 
 
+#: How many best pairs per school and need :func:`need_summary` keeps (match limit and
+#: network candidates up to this reuse it).
+SUMMARY_TOP = 10
+
+
+@dataclass
+class NeedSummary:
+    """One pass over a need's (school, partner) pairs for every surveyed school with it."""
+
+    top: Pairs  # the SUMMARY_TOP best pairs within reach per school
+    served: np.ndarray  # (n_schools,) bool: some partner serving the need within reach
+    lang_covered: np.ndarray  # (n_schools, n_languages) bool: ... serving that language
+
+
+def concat_pairs(a: Pairs, b: Pairs) -> Pairs:
+    return Pairs(
+        a.need, a.reach_km, *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in _PAIR_ARRAYS)
+    )
+
+
+def need_summary(ctx: AnalysisContext, need: str) -> NeedSummary:
+    """Pairs of ``need`` for all schools of the context, computed once and cached: match,
+    gaps and networks all read it (millions of pairs are reduced to what they need)."""
+    key = ("summary", need)
+    if key not in ctx.cache:
+        everyone = _schools_with_need(ctx, need, np.arange(len(ctx.schools)))
+        pairs = score_pairs(ctx, need, everyone)
+        served = np.zeros(len(ctx.schools), dtype=bool)
+        served[pairs.school] = True
+        covered = np.zeros((len(ctx.schools), len(ctx.languages)), dtype=bool)
+        _, mat = ctx.demand(need)
+        for li in np.flatnonzero(mat.sum(axis=0) > 0):
+            covered[pairs.school[ctx.partner_lang[pairs.partner, li]], li] = True
+        ctx.cache[key] = NeedSummary(top_k(pairs, SUMMARY_TOP), served, covered)
+    return ctx.cache[key]
+
+
+def best_pairs(ctx: AnalysisContext, need: str, school_pos: np.ndarray, k: int | None) -> Pairs:
+    """The ``k`` best pairs within reach per school (all when ``k`` is None)."""
+    if k is not None and k <= SUMMARY_TOP:
+        summ = need_summary(ctx, need)
+        return top_k(summ.top.take(np.isin(summ.top.school, school_pos)), k)
+    return top_k(score_pairs(ctx, need, school_pos), k)
+
+
 def nearest_beyond(ctx: AnalysisContext, need: str, school_pos: np.ndarray, **filters):
     """(distance_km, partner position) of the nearest partner serving ``need`` for each school
     (any distance); position -1 when none exists."""
@@ -572,13 +617,13 @@ def match_all(
     frames = []
     for need in needs_of(ctx, pos):
         with_need = _schools_with_need(ctx, need, pos)
-        pairs = score_pairs(ctx, need, with_need)
-        have = np.isin(with_need, pairs.school)
-        lacking = with_need[~have]
+        pairs = best_pairs(ctx, need, with_need, limit)
+        lacking = with_need[~np.isin(with_need, pairs.school)]
         if len(lacking):
             _, near = nearest_beyond(ctx, need, lacking)
             ok = near >= 0
-            pairs = score_pairs(ctx, need, with_need, extra=(lacking[ok], near[ok]))
+            extra = score_pairs(ctx, need, lacking[ok], extra=(lacking[ok], near[ok]))
+            pairs = concat_pairs(pairs, extra)
         frames.append(pairs_frame(ctx, top_k(pairs, limit), explain=explain))
     if not frames:
         return pd.DataFrame(columns=MATCH_COLUMNS)

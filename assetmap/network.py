@@ -48,11 +48,10 @@ from assetmap.match import (
     AnalysisContext,
     _require_index,
     _schools_with_need,
+    best_pairs,
     nearest_beyond,
     needs_of,
     prepare,
-    score_pairs,
-    top_k,
 )
 from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
 from assetmap.settings import Settings
@@ -432,7 +431,7 @@ def build_network(
     mats: dict[str, np.ndarray] = {}
     for need in needs:
         with_need = _schools_with_need(ctx, need, pos)
-        pairs = top_k(score_pairs(ctx, need, with_need), candidates)
+        pairs = best_pairs(ctx, need, with_need, candidates)
         _, mats[need] = ctx.demand(need)
         groups: dict[int, dict[str, np.ndarray]] = {}
         if len(pairs):
