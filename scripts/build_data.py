@@ -141,12 +141,20 @@ _KEEP_UPPER = {
     "ST.",
 }
 _SPECIAL = {"UCONN": "UConn", "MCDONALD": "McDonald", "INC": "Inc", "INC.": "Inc.", "CO": "Co"}
+#: Street / unit abbreviations: title case even though they look like acronyms.
+_ABBREV = {
+    "ST", "RD", "RM", "DR", "BLVD", "HWY", "PKWY", "TPKE", "STE", "LN", "PL", "SQ", "FL",
+    "APT", "BLDG", "CTR", "MT", "FT", "TER", "CIR", "HTS", "JCT", "XING", "PK", "PR", "SCH",
+}  # fmt: skip
 _SMALL = {"a", "an", "and", "at", "by", "de", "for", "in", "of", "on", "or", "the", "to"}
 _ACRONYM_EXCEPT = {"KIDS", "CARE", "TEAM", "LEARN"}  # look like acronyms but are words
 
 
-def smart_title(text: object) -> str | None:
-    """Title-case an ALL-CAPS source name, keeping acronyms (YMCA, CRT, II) upper case."""
+def smart_title(text: object, *, address: bool = False) -> str | None:
+    """Title-case an ALL-CAPS source name, keeping acronyms (YMCA, CRT, II) upper case.
+
+    With ``address=True`` "CT" is Court (title case), not Connecticut.
+    """
     t = _s(text)
     if t is None:
         return None
@@ -157,23 +165,22 @@ def smart_title(text: object) -> str | None:
     for i, w in enumerate(words):
         core = w.strip("(),-/&'\".")
         up = core.upper()
-        if up in _SPECIAL:
+        if up in _ABBREV or (address and up == "CT"):
+            out.append(re.sub(r"[A-Za-z]+", lambda m: m.group(0).capitalize(), w))
+        elif up in _SPECIAL:
             out.append(w.replace(core, _SPECIAL[up]))
         elif up in _KEEP_UPPER and up not in _ACRONYM_EXCEPT:
             out.append(w)
-        elif re.fullmatch(r"[A-Z]\.?", core) or re.fullmatch(r"([A-Z]\.){2,}", core):
-            out.append(w)  # initials
+        elif re.fullmatch(r"[A-Z](\.[A-Z])*\.?", core):
+            out.append(w)  # initials: "H.", "M.E."
+        elif re.fullmatch(r"[B-DF-HJ-NP-TV-XZ]{2,4}", core):
+            out.append(w)  # no vowel: an acronym (CLC, CRT)
         elif re.fullmatch(r"\d+[A-Z]*", core):
             out.append(w.lower() if re.fullmatch(r"\d+(ST|ND|RD|TH)", core) else w)
         elif i > 0 and core.lower() in _SMALL:
             out.append(w.lower())
         else:
-            out.append(
-                "-".join(
-                    "'".join(p[:1].upper() + p[1:].lower() for p in part.split("'"))
-                    for part in w.split("-")
-                )
-            )
+            out.append(re.sub(r"[A-Za-z]+", lambda m: m.group(0).capitalize(), w))
     res = " ".join(out)
     res = re.sub(r"\bMc([a-z])", lambda m: "Mc" + m.group(1).upper(), res)
     res = re.sub(r"'S\b", "'s", res)
@@ -360,7 +367,7 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
                 "name": smart_title(r.name),
                 "organization": smart_title(r.name),
                 "category": category,
-                "address": smart_title(r.address),
+                "address": smart_title(r.address, address=True),
                 "city": smart_title(r.city),
                 "postal_code": _zip5(r.zip),
                 "phone": _s(r.phone),
@@ -393,7 +400,7 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
                 "name": smart_title(r.name),
                 "organization": smart_title(_college_org(r.name, r.city)),
                 "category": "anchor_college",
-                "address": smart_title(r.address),
+                "address": smart_title(r.address, address=True),
                 "city": smart_title(r.city),
                 "postal_code": _zip5(r.zip),
                 "phone": _s(r.phone),
@@ -423,7 +430,7 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
                 "name": smart_title(r.name),
                 "organization": smart_title(r.name),
                 "category": "library",
-                "address": smart_title(r.address),
+                "address": smart_title(r.address, address=True),
                 "city": smart_title(r.city),
                 "postal_code": None,
                 "description": desc,
@@ -458,7 +465,7 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
                 "name": smart_title(r.name),
                 "organization": smart_title(r.legal_operator),
                 "category": "early_childhood",
-                "address": smart_title(r.address),
+                "address": smart_title(r.address, address=True),
                 "city": smart_title(r.city),
                 "postal_code": _zip5(r.zip),
                 "phone": _s(r.phone),
@@ -869,6 +876,8 @@ EXAMPLE_CATEGORIES: dict[str, dict] = {
     },
 }
 
+#: Towns of the SYNTHETIC survey's districts: one example partner of every category.
+FULL_EXAMPLE_TOWNS = {"Hartford", "New Britain", "Danbury", "Windham"}
 HOODS = [
     "Northside",
     "Riverbend",
@@ -894,6 +903,22 @@ HOODS = [
     "Marlow Square",
     "Quarry Road",
     "Juniper Lane",
+    "Sparrow Hill",
+    "Copper Beech",
+    "Tallow Creek",
+    "Greystone",
+    "Bramble Court",
+    "Larkspur",
+    "Foxglove",
+    "Ivy Corner",
+    "Heron Point",
+    "Birchwood",
+    "Clover Ridge",
+    "Thistle Park",
+    "Amberfield",
+    "Wrenfield",
+    "Pebble Row",
+    "Goldfinch",
 ]
 STREETS = ["Example Street", "Sample Avenue", "Placeholder Road", "Fiction Lane", "Demo Way"]
 
@@ -901,7 +926,7 @@ STREETS = ["Example Street", "Sample Avenue", "Placeholder Road", "Fiction Lane"
 def example_partners(
     tax, centres: dict[str, tuple[float, float]], rng: random.Random
 ) -> gpd.GeoDataFrame:
-    """About 75 clearly fictional partners around real town centres (seeded)."""
+    """About 80 clearly fictional partners around real town centres (seeded)."""
     cats = list(EXAMPLE_CATEGORIES)
     rows: list[dict] = []
     geoms: list[Point] = []
@@ -911,11 +936,10 @@ def example_partners(
     towns = list(EXAMPLE_TOWNS)
     for ti, town in enumerate(towns):
         cfg = EXAMPLE_TOWNS[town]
-        # six categories per town, rotating so each category appears in six towns
-        chosen = [cats[(ti + k * 2) % len(cats)] for k in range(6)]
-        chosen = list(dict.fromkeys(chosen))
-        if len(chosen) < 6:
-            chosen += [c for c in cats if c not in chosen][: 6 - len(chosen)]
+        if town in FULL_EXAMPLE_TOWNS:
+            chosen = cats  # the survey towns get one example of every category
+        else:  # four per other town, rotating so every category appears 2-3 more times
+            chosen = [cats[(ti * 4 + k) % len(cats)] for k in range(4)]
         for cat in chosen:
             rows.append(_one_example(town, cat, cfg, rng, hood_i, phone_no, used_names))
             hood_i += 1
@@ -925,7 +949,7 @@ def example_partners(
         r = _one_example(town, "housing", cfg, rng, hood_i, phone_no, used_names)
         hood_i += 1
         r["name"] = f"Example: {HOODS[hood_i % len(HOODS)]} Safe Haven Shelter (fictional)"
-        r["partner_id"] = "example-" + _slug(r["name"])
+        r["partner_id"] = f"example-{_slug(town)}-{_slug(r['name'])}"
         r["services"] = ["safety.domestic_violence", "housing.shelter", "mental_health.counseling"]
         r["sensitive"] = True
         r["hours"] = "24/7 hotline; shelter intake by phone"
@@ -938,7 +962,7 @@ def example_partners(
         r["cost"] = "free"
         rows.append(r)
     # two staff-only (unpublished) records
-    for idx in (3, 40):
+    for idx in (49, 70):
         rows[idx]["published"] = False
         rows[idx]["description"] += " Staff-only record (not published)."
     for r in rows:
@@ -980,15 +1004,18 @@ def _one_example(
     services = list(spec["always"]) + sorted(
         rng.sample(spec["maybe"], rng.randint(1, min(3, len(spec["maybe"]))))
     )
-    langs_w = cfg["langs"]
+    langs_w = {c: w for c, w in cfg["langs"].items() if c != "es"}
     codes = list(langs_w)
-    n_lang = rng.choices([1, 2, 3, 4], weights=[3, 4, 2, 1])[0]
     langs = ["en"]
-    while len(langs) < n_lang + 1 and len(langs) < len(codes) + 1:
+    if rng.random() < 0.85:
+        langs.append("es")
+    n_other = min(len(codes), rng.choices([0, 1, 2], weights=[3, 4, 2])[0])
+    while n_other:
         c = rng.choices(codes, weights=[langs_w[x] for x in codes])[0]
         if c not in langs:
             langs.append(c)
-    if rng.random() < 0.08:  # a few English-only sites (real directories have them)
+            n_other -= 1
+    if rng.random() < 0.06:  # a few English-only sites (real directories have them)
         langs = ["en"]
     ac = cfg["ac"]
     phone_no[ac] += 1
@@ -1003,7 +1030,7 @@ def _one_example(
     slug = _slug(name)
     street_no = rng.randint(10, 990)
     return {
-        "partner_id": f"example-{slug}",
+        "partner_id": f"example-{_slug(town)}-{slug}",
         "name": name,
         "organization": f"Example: {hood} Community Partners (fictional)",
         "category": cat,
