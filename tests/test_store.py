@@ -522,3 +522,39 @@ def test_networks_in_the_network_module_shape(store):
     back = store.network("s1")
     assert list(back["role"]) == ["lead", "gap"] and back["languages"].iloc[0] == ["es"]
     assert store.networks()["school_id"].tolist() == ["s1", "s2"]
+
+
+def test_edits_keep_working_after_qgis_adds_a_spatial_index(tmp_path):
+    """QGIS/GDAL index a layer with the GeoPackage R-tree triggers (OGC GeoPackage spec, Annex F.3)."""
+    path = tmp_path / "indexed.gpkg"
+    with open_store(path) as s:
+        s.upsert_partners(_partners(), by="t")
+        with s._write() as cur:
+            cur.execute(
+                "CREATE VIRTUAL TABLE rtree_partners_geometry USING rtree(id, minx, maxx, miny, maxy)"
+            )
+            cur.execute(
+                "INSERT INTO rtree_partners_geometry SELECT fid, ST_MinX(geometry), ST_MaxX(geometry), "
+                "ST_MinY(geometry), ST_MaxY(geometry) FROM partners WHERE NOT ST_IsEmpty(geometry)"
+            )
+            cur.execute(
+                "CREATE TRIGGER rtree_partners_geometry_insert AFTER INSERT ON partners "
+                "WHEN (new.geometry NOT NULL AND NOT ST_IsEmpty(NEW.geometry)) BEGIN "
+                "INSERT OR REPLACE INTO rtree_partners_geometry VALUES (NEW.fid, ST_MinX(NEW.geometry), "
+                "ST_MaxX(NEW.geometry), ST_MinY(NEW.geometry), ST_MaxY(NEW.geometry)); END"
+            )
+            cur.execute(
+                "CREATE TRIGGER rtree_partners_geometry_update1 AFTER UPDATE OF geometry ON partners "
+                "WHEN OLD.fid = NEW.fid AND (NEW.geometry NOTNULL AND NOT ST_IsEmpty(NEW.geometry)) BEGIN "
+                "INSERT OR REPLACE INTO rtree_partners_geometry VALUES (NEW.fid, ST_MinX(NEW.geometry), "
+                "ST_MaxX(NEW.geometry), ST_MinY(NEW.geometry), ST_MaxY(NEW.geometry)); END"
+            )
+    with open_store(path) as s:  # a new connection, as after QGIS closed the file
+        s.update_partner("food-1", {"lat": 41.9, "lon": -72.5}, by="t")
+        s.add_partner({"partner_id": "n", "name": "N", "lat": 41.0, "lon": -73.0}, by="t")
+        with s._read() as cur:
+            cur.execute("SELECT minx, maxy FROM rtree_partners_geometry ORDER BY id")
+            boxes = cur.fetchall()
+        assert len(boxes) == 4
+        assert boxes[0][0] == pytest.approx(-72.5) and boxes[0][1] == pytest.approx(41.9)
+        assert s.integrity_check() == []

@@ -123,6 +123,46 @@ def decode_gpkg_blob(blob: bytes | None) -> Any:
     return shapely.from_wkb(_wkb_part(bytes(blob)))
 
 
+def _bounds(blob: bytes | None) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a GeoPackage blob; None for NULL/empty."""
+    if blob is None:
+        return None
+    blob = bytes(blob)
+    if len(blob) < 8 or blob[:2] != b"GP" or blob[3] & 0x10:
+        return None
+    if (blob[3] >> 1) & 0x07:
+        return struct.unpack("<4d" if blob[3] & 1 else ">4d", blob[8:40])
+    xy = decode_gpkg_point(blob)
+    if xy is not None:
+        return (xy[0], xy[0], xy[1], xy[1])
+    g = decode_gpkg_blob(blob)
+    if g is None or g.is_empty:
+        return None
+    minx, miny, maxx, maxy = g.bounds
+    return (minx, maxx, miny, maxy)
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    """The SQL functions GeoPackage R-tree triggers call (ST_IsEmpty, ST_MinX …).
+
+    QGIS/GDAL add such triggers when someone builds a spatial index on a table; without these
+    functions every later edit through plain sqlite3 would fail with "no such function".
+    """
+
+    def pick(i: int):  # noqa: ANN202
+        def f(blob: bytes | None) -> float | None:
+            b = _bounds(blob)
+            return None if b is None else b[i]
+
+        return f
+
+    conn.create_function(
+        "ST_IsEmpty", 1, lambda b: 1 if _bounds(b) is None else 0, deterministic=True
+    )
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        conn.create_function(name, 1, pick(i), deterministic=True)
+
+
 class GeoPackageStore(Store):
     """A store in one GeoPackage file. See the module docstring for the durability rules."""
 
@@ -144,6 +184,7 @@ class GeoPackageStore(Store):
             self._conn = sqlite3.connect(
                 str(p), timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
             )
+            _register_functions(self._conn)
             self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")
