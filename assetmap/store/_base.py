@@ -20,10 +20,10 @@ import logging
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from assetmap._errors import AssetmapError, InputError, StaleVersionError
+from assetmap._errors import InputError, StaleVersionError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -1588,13 +1588,3 @@ def _records(data: Any) -> list[dict[str, Any]]:
     if isinstance(data, Mapping):
         return [dict(data)]
     return [dict(r) for r in data]
-
-
-def check_error(exc: BaseException) -> AssetmapError:
-    """Wrap a driver error in an AssetmapError with the store's words."""
-    return AssetmapError(f"store error: {exc}")
-
-
-@contextlib.contextmanager
-def _null() -> Iterator[None]:
-    yield None
