@@ -193,12 +193,34 @@ def partner_table(partners: pd.DataFrame) -> pd.DataFrame:
 
 
 def match_table(matches: pd.DataFrame) -> pd.DataFrame:
-    """Ranked matches with their score parts, lists joined."""
-    out = pd.DataFrame(matches).drop(columns=["geometry"], errors="ignore").copy()
+    """Ranked matches with their score parts (the columns a coordinator reads, in order)."""
+    cols = [
+        "need_label",
+        "families_display",
+        "rank",
+        "partner_name",
+        "category",
+        "distance_km",
+        "within_reach",
+        "languages",
+        "language_coverage",
+        "score",
+        "distance_decay",
+        "capacity_part",
+        "verified_part",
+        "mou_part",
+        "mou_status",
+        "stale",
+        "example",
+        "explain",
+    ]
+    out = pd.DataFrame(matches)[[c for c in cols if c in matches.columns]].copy()
     for c in out.columns:
         if out[c].map(lambda v: isinstance(v, list | tuple)).any():
             out[c] = out[c].map(_lists)
-    return out
+    if "category" in out.columns:
+        out["category"] = out["category"].map(category_label)
+    return out.rename(columns={"need_label": "need", "families_display": "families"})
 
 
 def district_name(district_id: str | None) -> str:

@@ -37,7 +37,15 @@ with c3:
     )
 settings = get_settings()
 default_reach = settings.reach_for(need) if need != "any" else settings.default_reach_km
-reach = st.slider("Reach (km)", 1.0, 40.0, float(default_reach), step=0.5, key=f"sp_reach_{need}")
+reach = st.slider(
+    "Reach (km)",
+    1.0,
+    40.0,
+    float(default_reach),
+    step=0.5,
+    format="%.1f km",
+    key=f"sp_reach_{need}",
+)
 
 lat, lon = school.geometry.y, school.geometry.x
 near = cache.partner_index(principal).radius(
