@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -23,18 +24,29 @@ def stale_flags(
     days = get_settings().stale_after_days if days is None else days
     today = today or dt.date.today()
     out: list[bool] = []
+    cache: dict[Any, bool] = {}
     for v in last_verified:
-        if v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == "":
-            out.append(True)
-            continue
         try:
-            ts = pd.Timestamp(str(v))
-        except (ValueError, TypeError):
-            out.append(True)
+            out.append(cache[v])
             continue
-        if pd.isna(ts):
-            out.append(True)
-            continue
-        d = ts.date()
-        out.append((today - d).days > days)
+        except (KeyError, TypeError):
+            pass
+        flag = _stale_one(v, days, today)
+        try:
+            cache[v] = flag
+        except TypeError:
+            pass
+        out.append(flag)
     return out
+
+
+def _stale_one(v: object, days: int, today: dt.date) -> bool:
+    if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == "":
+        return True
+    try:
+        ts = pd.Timestamp(str(v))
+    except (ValueError, TypeError):
+        return True
+    if pd.isna(ts):
+        return True
+    return (today - ts.date()).days > days

@@ -219,7 +219,7 @@ window.assetmap = window.assetmap || (function () {
   function popup(r, s) {
     var h = '<div class="am-pop"><div class="am-title">' + r[4] + '</div>';
     if (r[3] & 1) { h += '<div class="am-flag">' + s.text.example + '</div>'; }
-    if (r[3] & 2) { h += '<div class="am-stale">' + s.text.stale + '</div>'; }
+    if ((r[3] & 2) && s.text.stale) { h += '<div class="am-stale">' + s.text.stale + '</div>'; }
     for (var j = 0; j < s.fields.length; j++) {
       var f = s.fields[j], v = s.str[r[5 + j]];
       if (!v) { continue; }
@@ -395,12 +395,19 @@ class _LineLayer(Layer):
 
 
 class _ClusterEvents(MacroElement):
-    """Lazy popups/tooltips for every marker of a cluster group (one handler, not one each)."""
+    """Lazy popups/tooltips for every marker of a cluster group (one handler, not one each),
+    and the cluster's one ``addTo(map)``, placed after all its sub-groups: sub-groups added to
+    a cluster that is not yet on the map only queue their markers, so the cluster then clusters
+    everything in one chunked pass (instead of one blocking 200 ms chunk per category)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        assetmap.bind({{ this.cluster.get_name() }}, {{ this.map.get_name() }});
+        (function (c, m) {
+            if (c._amQueue) { c.addLayers = c._amQueue; delete c._amQueue; }
+            assetmap.bind(c, m);
+            c.addTo(m);
+        })({{ this.cluster.get_name() }}, {{ this.map.get_name() }});
         {% endmacro %}
         """
     )
@@ -410,6 +417,48 @@ class _ClusterEvents(MacroElement):
         self._name = "AssetmapClusterEvents"
         self.cluster = cluster
         self.map = m
+
+
+class _ClusterQueue(MacroElement):
+    """Before the sub-groups: while the cluster is off the map, their markers are only
+    queued (markercluster's own off-map ``addLayers`` checks each marker against the whole
+    queue, which is quadratic). :class:`_ClusterEvents` restores it and adds the cluster."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (c) {
+            c._amQueue = c.addLayers;
+            c.addLayers = function (ls) {
+                for (var i = 0; i < ls.length; i++) { this._needsClustering.push(ls[i]); }
+                return this;
+            };
+        })({{ this.cluster.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, cluster: MarkerCluster) -> None:
+        super().__init__()
+        self._name = "AssetmapClusterQueue"
+        self.cluster = cluster
+
+
+class _FitBounds(MacroElement):
+    """``fitBounds`` without animation."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds_js }}, {padding: [20, 20], animate: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "AssetmapFitBounds"
+        self.bounds_js = _js(bounds)
 
 
 class _Legend(MacroElement):
@@ -512,19 +561,28 @@ class _Strings:
     def column(self, raw: Sequence[Any], fmt: Any) -> list[int]:
         """Codes for a column: ``fmt(raw value)`` -> display text (escaped here), per distinct value."""
         cache: dict[Any, int] = {}
-        out = []
+        out: list[int] = []
+        append = out.append
         for v in raw:
-            key = tuple(v) if isinstance(v, list | tuple) else (None if not _present(v) else v)
-            code = cache.get(key)
-            if code is None:
-                shown = fmt(v) if key is not None else ""
-                code = cache[key] = self.add(
-                    [escape_text(x) for x in shown]
-                    if isinstance(shown, list)
-                    else escape_text(shown)
-                )
-            out.append(code)
+            try:
+                code = cache[v]
+            except KeyError:
+                code = cache[v] = self._encode(v, fmt)
+            except TypeError:  # a list: key on its tuple
+                key = tuple(v)
+                code = cache.get(key)
+                if code is None:
+                    code = cache[key] = self._encode(key, fmt)
+            append(code)
         return out
+
+    def _encode(self, v: Any, fmt: Any) -> int:
+        if not _present(v):
+            return 0
+        shown = fmt(v)
+        return self.add(
+            [escape_text(x) for x in shown] if isinstance(shown, list) else escape_text(shown)
+        )
 
 
 def _coords(
@@ -565,7 +623,7 @@ def _coords(
 
 
 def _col(frame: pd.DataFrame, name: str, default: Any = None) -> list[Any]:
-    return list(frame[name]) if name in frame.columns else [default] * len(frame)
+    return frame[name].tolist() if name in frame.columns else [default] * len(frame)
 
 
 def _partner_rows(
@@ -937,8 +995,11 @@ def _add_partners(
     if cluster:
         parent = MarkerCluster(
             control=False,
+            show=False,  # added to the map by _ClusterEvents, after its sub-groups
             options={
                 "chunkedLoading": True,
+                "chunkInterval": 400,
+                "chunkDelay": 10,
                 "showCoverageOnHover": False,
                 "maxClusterRadius": 45,
                 "disableClusteringAtZoom": 16,
@@ -946,7 +1007,7 @@ def _add_partners(
             },
         )
         parent.add_to(m)
-        _ClusterEvents(parent, m).add_to(m)
+        _ClusterQueue(parent).add_to(m)
     if by_category and cluster:
         by_cat: dict[str, list[list[Any]]] = {c: [] for c in order}
         for r, rc in zip(rows, cats, strict=True):
@@ -965,6 +1026,8 @@ def _add_partners(
         _PointLayer(
             rows, shared=shared, name=escape_text(f"{layer_title} ({len(rows)})"), cluster=parent
         ).add_to(m)
+    if parent is not None:
+        _ClusterEvents(parent, m).add_to(m)
     if legend and order:
         _Legend(
             _legend_html(
@@ -1019,7 +1082,15 @@ def _finish(
     if center is None or zoom is None:
         b = _bounds(corners)
         if b is not None and (b[0] != b[1]):
-            m.fit_bounds(b, padding=(20, 20))
+            # Fit without animation and before any layer is drawn: a pan that ends while
+            # the cluster is still loading in chunks trips markercluster (moveend before its
+            # cluster bounds exist).
+            fit = _FitBounds(b)
+            fit._parent = m
+            items = list(m._children.items())
+            m._children.clear()
+            m._children[fit.get_name()] = fit
+            m._children.update(items)
         elif b is not None:
             m.location = b[0]
     return m
@@ -1219,29 +1290,23 @@ def family_map(
     """
     if center is None or len(center) != 2 or _finite_latlon(center[0], center[1]) is None:
         raise ValueError(f"family_map: center must be (lat, lon) in range, got {center!r}")
-    text = dict(_PARTNER_TEXT_EN)
-    need_label = category_label = None
-    distance_fmt = None
-    try:
-        from assetmap.i18n import get_translator
+    from assetmap.i18n import get_translator
 
-        t = get_translator(language)
-        text.update(
-            example=t("sheet.example_notice"),
-            phone=t("sheet.phone"),
-            address=t("sheet.address"),
-            hours=t("find.hours"),
-            languages=t("find.languages"),
-            website=t("find.website"),
-        )
-        need_label = t.need_label
-        category_label = t.category_label
-
-        def distance_fmt(km: float) -> str:
-            return t("find.distance_km", km=f"{km:.1f}")
-
-    except ImportError:
-        pass
+    t = get_translator(language)
+    text = dict(
+        _PARTNER_TEXT_EN,
+        example=t("find.example_notice"),
+        stale="",  # families get "please call first" on the page itself
+        category="",
+        organization="",
+        phone=t("sheet.phone"),
+        address=t("sheet.address"),
+        hours=t("find.hours"),
+        languages=t("find.languages"),
+        services=t("sheet.need"),
+        distance=t("sheet.distance"),
+        website=t("find.website"),
+    )
     m = _new_map(center, zoom or 13, height, width)
     lat, lon = float(center[0]), float(center[1])
     folium.CircleMarker(
@@ -1270,9 +1335,9 @@ def family_map(
         cluster=len(results) > 200,
         text=text,
         autonyms=True,
-        need_label=need_label,
-        category_label=category_label,
-        distance_fmt=distance_fmt,
+        need_label=t.need_label,
+        category_label=t.category_label,
+        distance_fmt=t.distance,
         legend=False,
     )
     if zoom is None:

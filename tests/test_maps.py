@@ -234,3 +234,15 @@ def test_fifty_thousand_points_stay_one_layer_each(tmp_path):
     assert html.count("L.featureGroup.subGroup(") == 4
     assert len(html) < 6_000_000  # ~100 bytes a point, strings sent once
     assert elapsed < 10
+
+
+def test_cluster_is_filled_once_after_its_subgroups_and_fit_comes_first():
+    html = partner_map(partners(), schools=schools()).get_root().render()
+    cluster = re.search(r"var (marker_cluster_\w+) = L\.markerClusterGroup", html).group(1)
+    last_sub = html.rfind("L.featureGroup.subGroup(")
+    queue = html.find("_amQueue = c.addLayers")
+    added = html.find(f"}})({cluster}, map_")
+    assert 0 < queue < html.find("L.featureGroup.subGroup(") and last_sub < added
+    assert f"{cluster}.addTo(" not in html  # only the deferred c.addTo(m)
+    fit = html.find(".fitBounds(")
+    assert 0 < fit < queue and "animate: false" in html[fit : fit + 200]
