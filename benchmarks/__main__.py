@@ -18,6 +18,7 @@ ALL = [
     "bench_analysis_suite:run_all",
     "bench_dask:run_all",
     "bench_browser:run_all",
+    "bench_app:run_all",
 ]
 
 
