@@ -183,3 +183,111 @@ def query_points(n: int, schools: gpd.GeoDataFrame, seed: int = 1) -> tuple[np.n
     return _jitter(
         rng, schools.geometry.y.to_numpy()[pick], schools.geometry.x.to_numpy()[pick], 2.0
     )
+
+
+def need_profile_rows(
+    schools: gpd.GeoDataFrame,
+    *,
+    seed: int = 2,
+    mean_families: float = 120.0,
+    n_languages: int = len(LANGS),
+) -> pd.DataFrame:
+    """Synthetic per-school family counts: families per home language, and per need x language.
+
+    Returns the internal aggregated responses frame that :func:`assetmap.needs.build_profile`
+    takes (school_id, school_name, district_id, language, languages, needs, weight, family,
+    synthetic): per school and language one "total" row (families, ``needs`` empty) and one
+    row per need with the families of that language reporting it. Sizes follow a lognormal
+    around ``mean_families``; each school has English plus a few home languages drawn with
+    the statewide weights (Spanish most common); each need has its own prevalence, varied per
+    school. Every figure is SYNTHETIC (seeded).
+    """
+    rng = np.random.default_rng(seed)
+    needs = load_taxonomy().top_needs
+    n = len(schools)
+    langs = LANGS[:n_languages]
+    w = LANG_WEIGHTS[:n_languages] / LANG_WEIGHTS[:n_languages].sum()
+    size = np.maximum(3, rng.lognormal(np.log(mean_families), 0.7, n)).astype(np.int64)
+    # English share 30-90 %; the rest split over 1-5 home languages
+    en_share = rng.uniform(0.3, 0.9, n)
+    k_lang = rng.integers(1, 6, n)
+    picks = np.array([rng.choice(len(langs), 5, replace=False, p=w) for _ in range(n)])
+    mix = rng.dirichlet(np.ones(5), n) * (np.arange(5)[None, :] < k_lang[:, None])
+    mix = mix / mix.sum(axis=1, keepdims=True) * (1 - en_share[:, None])
+    n_en = rng.binomial(size, en_share)
+    rest = size - n_en
+    other = np.array([rng.multinomial(r, m / m.sum()) for r, m in zip(rest, mix, strict=True)])
+    prevalence = rng.uniform(0.05, 0.45, len(needs))
+    school_ids = schools["school_id"].astype(str).to_numpy()
+    names = (
+        schools["name"] if "name" in schools.columns else schools.get("school_name", school_ids)
+    )
+    names = np.asarray(names, dtype=object)
+    districts = schools["district_id"].astype(str).to_numpy()
+    s_idx, l_code, fam = [], [], []
+    for li_slot in range(5):
+        s_idx.append(np.arange(n))
+        l_code.append(picks[:, li_slot])
+        fam.append(other[:, li_slot])
+    s_idx.append(np.arange(n))
+    l_code.append(np.full(n, -1))
+    fam.append(n_en)
+    s_idx, l_code, fam = np.concatenate(s_idx), np.concatenate(l_code), np.concatenate(fam)
+    keep = fam > 0
+    s_idx, l_code, fam = s_idx[keep], l_code[keep], fam[keep]
+    lang_names = np.array(["en", *langs], dtype=object)[l_code + 1]
+    school_factor = rng.uniform(0.5, 1.5, (n, len(needs)))
+    p = np.clip(prevalence[None, :] * school_factor[s_idx], 0, 0.95)
+    counts = rng.binomial(fam[:, None], p)  # (cells, needs)
+    ci, ni = np.nonzero(counts)
+    empty = np.empty(len(s_idx), dtype=object)
+    empty[:] = [[] for _ in range(len(s_idx))]
+    need_lists = np.empty(len(needs), dtype=object)
+    for j, code in enumerate(needs):
+        need_lists[j] = [code]
+    lang_lists = {code: [code] for code in ["en", *langs]}
+    total = pd.DataFrame(
+        {
+            "school_id": school_ids[s_idx],
+            "language": lang_names,
+            "needs": empty,
+            "weight": fam.astype(float),
+            "family": True,
+        }
+    )
+    per_need = pd.DataFrame(
+        {
+            "school_id": school_ids[s_idx[ci]],
+            "language": lang_names[ci],
+            "needs": need_lists[ni],
+            "weight": counts[ci, ni].astype(float),
+            "family": False,
+        }
+    )
+    out = pd.concat([total, per_need], ignore_index=True)
+    pos = pd.Index(school_ids).get_indexer(out["school_id"])
+    out["school_name"] = names[pos]
+    out["district_id"] = districts[pos]
+    out["languages"] = [lang_lists[c] for c in out["language"]]
+    out["synthetic"] = True
+    return out[
+        [
+            "school_id",
+            "school_name",
+            "district_id",
+            "language",
+            "languages",
+            "needs",
+            "weight",
+            "family",
+            "synthetic",
+        ]
+    ]
+
+
+def need_profile(schools: gpd.GeoDataFrame, *, seed: int = 2, **kwargs):
+    """A SYNTHETIC :class:`~assetmap.needs.NeedProfile` for every school (see
+    :func:`need_profile_rows`), with the schools' coordinates for analysis."""
+    from assetmap.needs import build_profile
+
+    return build_profile(need_profile_rows(schools, seed=seed, **kwargs), schools=schools)
