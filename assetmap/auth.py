@@ -110,6 +110,7 @@ PUBLIC_PARTNER_COLUMNS: tuple[str, ...] = (
     "cost",
     "delivery",
     "ada_accessible",
+    "last_verified",
     "example",
     "location_withheld",
     "geometry",
