@@ -361,3 +361,37 @@ def test_data_page_survey_with_identifying_columns_drops_them_and_warns():
     assert any("survey.csv" in w.value for w in at.warning)
     shown = "\n".join(str(d.value.to_dict()) for d in at.dataframe)
     assert "Child 1" not in shown
+
+
+def test_a_leader_only_sees_their_own_district():
+    school = _hartford_school()
+    did = str(school["district_id"])
+    at = _staff(_app(), "leader", districts=frozenset({did}))
+    at.run()
+    at.switch_page("views/district_map.py").run()
+    assert not at.exception
+    assert at.selectbox(key="dm_district").value == did
+    assert len(at.selectbox(key="dm_district").options) == 1  # no statewide view, no others
+
+
+def test_a_coordinator_builds_networks_only_for_own_schools():
+    school = _hartford_school()
+    at = _staff(_app(), "coordinator", schools=frozenset({str(school["school_id"])}))
+    at.run()
+    at.switch_page("views/network_exports.py").run()
+    assert not at.exception
+    assert at.radio(key="net_scope").options == ["One school"]
+    assert at.selectbox(key="net_school").options == [f"{school['name']} — {school['town']}"]
+
+
+def test_an_admin_can_build_a_district_network():
+    school = _hartford_school()
+    at = _staff(_app(), "admin")
+    at.run()
+    at.switch_page("views/network_exports.py").run()
+    at.radio(key="net_scope").set_value("district").run()
+    at.selectbox(key="net_district").set_value(str(school["district_id"])).run()
+    at.button(key="net_build").click().run()
+    assert not at.exception
+    assert any(t.startswith("Network for Hartford") for t in (s.value for s in at.subheader))
+    assert at.download_button

@@ -130,12 +130,17 @@ def text_html(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def district_picker(
-    *, key: str, label: str = "District", allow_all: bool = True, default: str | None = None
-) -> str | None:
-    """A district selectbox (the districts of the schools); None means the whole state.
+def districts_for(principal: Any) -> list[str]:
+    """District ids whose staff data (survey figures, gaps, networks) this principal may open."""
+    sch = visible_schools(principal, cache.schools())
+    return sorted(set(sch["district_id"].dropna().astype(str)))
 
-    ``default``: the district shown first (e.g. a leader's own)."""
+
+def district_picker(
+    *, key: str, principal: Any, label: str = "District", allow_all: bool | None = None
+) -> str | None:
+    """A district selectbox limited to the principal's districts; None means the whole state
+    (administrators only, unless ``allow_all`` says otherwise). A leader starts on their own."""
     sch = cache.schools()
     names = (
         sch.dropna(subset=["district_id"])
@@ -144,8 +149,16 @@ def district_picker(
         .astype(str)
         .sort_values()
     )
-    options: list[str | None] = ([None] if allow_all else []) + [str(i) for i in names.index]
-    index = options.index(default) if default in options else 0
+    mine = set(districts_for(principal))
+    ids = [str(i) for i in names.index if str(i) in mine]
+    if allow_all is None:
+        allow_all = getattr(principal, "role", "") == "admin"
+    options: list[str | None] = ([None] if allow_all else []) + ids
+    if not options:
+        st.info("No district is assigned to your account yet. Ask an administrator.")
+        st.stop()
+    own = sorted(getattr(principal, "districts", ()) or ())
+    index = options.index(own[0]) if own and own[0] in options else 0
     return st.selectbox(
         label,
         options,
@@ -254,3 +267,10 @@ def hbar(df: pd.DataFrame, label: str, value: str, *, pct: bool = False) -> Any:
         )
         .properties(height=max(120, 24 * len(df)))
     )
+
+
+def district_of(school_id: str) -> str | None:
+    """The district id of a school."""
+    sch = cache.schools()
+    hit = sch.loc[sch["school_id"].astype(str) == str(school_id), "district_id"]
+    return str(hit.iloc[0]) if len(hit) else None

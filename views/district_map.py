@@ -14,7 +14,7 @@ st.caption(
     "Family figures are from the SYNTHETIC sample survey and are suppressed below 6."
 )
 
-did = widgets.district_picker(key="dm_district", default=min(principal.districts, default=None))
+did = widgets.district_picker(key="dm_district", principal=principal)
 c1, c2 = st.columns(2)
 with c1:
     need = st.selectbox(

@@ -11,9 +11,10 @@ from ui import i18n as ui_i18n
 principal = auth.require("network")
 
 st.title("Network & exports")
+scopes = ["school"] if principal.role == "coordinator" else ["school", "district"]
 scope = st.radio(
     "Build for",
-    ["school", "district"],
+    scopes,
     horizontal=True,
     key="net_scope",
     format_func=lambda s: "One school" if s == "school" else "A whole district",
@@ -23,12 +24,16 @@ if scope == "school":
     target = widgets.school_picker(key="net_school", schools=schools)
     label = schools.loc[schools["school_id"].astype(str) == target, "name"].iloc[0]
 else:
-    target = widgets.district_picker(
-        key="net_district", allow_all=False, default=min(principal.districts, default=None)
-    )
+    target = widgets.district_picker(key="net_district", principal=principal, allow_all=False)
     label = widgets.district_name(target)
 
 key = f"{scope}:{target}"
+resource = {"school_id": target} if scope == "school" else {"district_id": target}
+if scope == "school":
+    resource["district_id"] = widgets.district_of(target)
+if not auth.allowed(principal, "view_network", resource):
+    st.error("Your account does not cover this school or district.")
+    st.stop()
 if scope == "school" and not analysis.surveyed(target):
     st.info(
         "This school has no family survey responses yet, so its needs are unknown and no "

@@ -184,6 +184,8 @@ def app_url(e2e_data_dir: Path, secrets_file: Path, tmp_path_factory: pytest.Tem
 @pytest.fixture(scope="session")
 def browser():
     """Debian Chromium driven by Playwright."""
+    for old in SHOTS.glob("FAILED_*.png"):
+        old.unlink()
     if not Path(CHROMIUM).exists():
         raise RuntimeError(
             f"{CHROMIUM} missing: run scripts/install_system_deps.sh (make test does)"
