@@ -16,6 +16,7 @@ QUICK = ["bench_index:run_quick", "bench_analysis_suite:run_quick"]
 ALL = [
     "bench_index:run_all",
     "bench_analysis_suite:run_all",
+    "bench_national:run_all",
     "bench_dask:run_all",
     "bench_browser:run_all",
     "bench_app:run_all",
