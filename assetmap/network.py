@@ -466,9 +466,10 @@ def build_network(
         )
         choice = solve(inst, exact_limit=exact_limit, method=method) if inst_needs else []
         chosen_by_need = dict(zip(inst_needs, choice, strict=True))
-        all_chosen = [
-            (n, int(per_need[n][s]["partner"][c])) for n in inst_needs for c in chosen_by_need[n]
-        ]
+        all_chosen: dict[int, list[str]] = {}
+        for n in inst_needs:
+            for c in chosen_by_need[n]:
+                all_chosen.setdefault(int(per_need[n][s]["partner"][c]), []).append(n)
         for need in s_needs:
             if need not in chosen_by_need:
                 d, j = nearest[need][s]
@@ -537,7 +538,7 @@ def _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos) -> s
     name = _pcols(ctx)["name"][ppos]
     cov = cand["coverage"][c]
     plang = ctx.partner_lang[ppos]
-    other = sorted({tax.label(n) for n, q in all_chosen if q == ppos and n != need})
+    other = sorted({tax.label(n) for n in all_chosen.get(ppos, ()) if n != need})
     also = f" Also chosen for {', '.join(other)} (fewer partners to coordinate)." if other else ""
     mou = ctx.mou_status[ppos]
     dist = cand["distance"][c]
