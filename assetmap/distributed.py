@@ -87,6 +87,7 @@ def dask_client(
         processes=processes,
         memory_limit=memory_limit,
         dashboard_address=None,
+        silence_logs=logging.WARNING,
     )
     client = Client(cluster)
     try:
@@ -172,9 +173,12 @@ def _partitions(meta: pd.DataFrame, pos: np.ndarray, npartitions: int) -> list[n
         )
         # Hilbert distance of each school (dask-geopandas), then k contiguous runs of the
         # curve: compact areas of equal school counts (what spatial_shuffle does, no shuffle).
-        dgdf = dask_geopandas.from_geopandas(gdf, npartitions=min(k, 8))
-        hd = dgdf.hilbert_distance().compute().to_numpy()
-        order = np.argsort(hd, kind="stable")
+        if k > 1:
+            dgdf = dask_geopandas.from_geopandas(gdf, npartitions=min(k, 8))
+            hd = dgdf.hilbert_distance().compute().to_numpy()
+            order = np.argsort(hd, kind="stable")
+        else:
+            order = np.arange(len(located))
         for chunk in np.array_split(located[order], k):
             if len(chunk):
                 parts.append(np.sort(chunk))

@@ -164,3 +164,24 @@ def test_schools_without_coordinates_are_kept(client, synthetic):
     _same(res["gaps"], want)
     _same(res["match"], match_all(profile=prof, context=ctx))
     assert np.isfinite([s["radius_km"] for s in res["stats"]]).all()
+
+
+def test_cli_engine_dask_prints_what_the_memory_engine_prints(cluster, shipped, capsys):
+    import json
+
+    from assetmap.cli import main
+
+    _, profile, _, _ = shipped
+    school = profile.school_ids[0]
+    out = {}
+    for extra in ([], ["--engine", "dask", "--scheduler", cluster.scheduler_address]):
+        assert main(["match", "--school", school, "--json", *extra]) == 0
+        out[("match", bool(extra))] = json.loads(capsys.readouterr().out)
+        assert main(["gaps", "--school", school, "--json", *extra]) == 0
+        out[("gaps", bool(extra))] = json.loads(capsys.readouterr().out)
+    assert out[("match", True)] == out[("match", False)]
+    assert out[("gaps", True)] == out[("gaps", False)]
+    assert len(out[("match", False)]) > 0
+    # --scheduler without --engine dask is a usage error (exit 2, no traceback)
+    assert main(["gaps", "--scheduler", cluster.scheduler_address]) == 2
+    assert "--engine dask" in capsys.readouterr().err

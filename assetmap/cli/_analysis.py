@@ -64,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, default=5, help="partners per need (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON records")
+    _engine_args(p)
     p.set_defaults(handler=_match)
 
     p = sub.add_parser(
@@ -76,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--district", help="district id or name")
     p.add_argument("--school", action="append", default=[], help="school id or name")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _engine_args(p)
     p.set_defaults(handler=_gaps)
 
     p = sub.add_parser(
@@ -93,6 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output file; the extension picks the format")
     p.add_argument("--language", default="en", help="language of the family sheet (.html)")
     p.add_argument("--json", action="store_true", help="also print the network as JSON")
+    _engine_args(p)
     p.set_defaults(handler=_network)
 
     p = sub.add_parser(
@@ -241,7 +244,10 @@ def _match(args: argparse.Namespace) -> int:
     profile = _profile(args.survey, schools)
     ctx = _context(args, schools, profile)
     ids = _school_ids(args.school, schools) if args.school else None
-    res = match_all(ids, profile=profile, context=ctx, limit=args.limit)
+    if _dask(args):
+        res = _on_dask(args, ("match",), ids, profile, ctx, schools)["match"]
+    else:
+        res = match_all(ids, profile=profile, context=ctx, limit=args.limit)
     if args.json:
         _dump(_records(res))
         return 0
@@ -273,7 +279,10 @@ def _gaps(args: argparse.Namespace) -> int:
         ids = ctx.schools.loc[ctx.schools["district_id"].astype(str) == did, "school_id"].tolist()
         if not ids:
             raise InputError(f"district {did} has no surveyed schools")
-    g = gaps(ids, profile=profile, context=ctx)
+    if _dask(args):
+        g = _on_dask(args, ("gaps",), ids, profile, ctx, schools)["gaps"]
+    else:
+        g = gaps(ids, profile=profile, context=ctx)
     roll = gaps_by_district(g)
     if args.json:
         _dump({"gaps": _records(g), "by_district": _records(roll)})
@@ -310,8 +319,12 @@ def _network(args: argparse.Namespace) -> int:
         ids = ctx.schools.loc[ctx.schools["district_id"].astype(str) == did, "school_id"].tolist()
         if not ids:
             raise InputError(f"district {did} has no surveyed schools")
-    net = build_network(ids, profile=profile, context=ctx)
-    g = gaps(ids, profile=profile, context=ctx)
+    if _dask(args):
+        both = _on_dask(args, ("network", "gaps"), ids, profile, ctx, schools)
+        net, g = both["network"], both["gaps"]
+    else:
+        net = build_network(ids, profile=profile, context=ctx)
+        g = gaps(ids, profile=profile, context=ctx)
     pub = profile.published()
     pub = pub[pub["school_id"].isin(ids)]
     out = _write_network(net, args.out, ctx, schools, g, pub, args.language)
@@ -365,3 +378,54 @@ def _export(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from exc
     sys.stderr.write(f"wrote {out}: {len(partners)} partners\n")
     return 0
+
+
+# ------------------------------------------------------------------------------ Dask engine
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=("memory", "dask"),
+        default="memory",
+        help="memory (default; one machine) or dask: spatial partitions of the schools on a "
+        "Dask cluster, same results",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: a running dask.distributed scheduler (e.g. "
+        "tcp://10.0.0.5:8786); default: a local cluster",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="with --engine dask and no --scheduler: local workers (default 2)",
+    )
+
+
+def _dask(args: argparse.Namespace) -> bool:
+    if getattr(args, "engine", "memory") != "dask":
+        if getattr(args, "scheduler", None):
+            raise InputError(
+                "--scheduler needs --engine dask (e.g. --engine dask --scheduler ADDRESS)"
+            )
+        return False
+    if args.workers < 1:
+        raise InputError("--workers must be at least 1 (e.g. --workers 2)")
+    return True
+
+
+def _on_dask(args, kinds, ids, profile, ctx, schools) -> dict:
+    from assetmap.distributed import analyse_dask
+
+    return analyse_dask(
+        ids,
+        partners=ctx.index,
+        profile=profile,
+        schools=schools,
+        settings=ctx.settings,
+        kinds=kinds,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        limit=getattr(args, "limit", 10),
+    )
