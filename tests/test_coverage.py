@@ -129,3 +129,28 @@ def test_accessibility_adapter():
     assert res.loc["S_A", "access"] == pytest.approx(expect, rel=1e-9)
     assert res.loc["S_A", "demand_display"] == "30"
     assert res.loc["S_C", "demand_display"] == "fewer than 6 responses"
+
+
+def test_accessibility_per_town_sums_school_demand():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    a, c = world.A, world.C
+    towns = gpd.GeoDataFrame(
+        {"boundary_id": ["T1", "T2"], "name": ["North Town", "Far Town"]},
+        geometry=[
+            box(a[1] - 0.02, c[0] - 0.005, a[1] + 0.02, a[0] + 0.005),  # holds S_A and S_C
+            box(-71.0, 41.0, -70.9, 41.1),  # no school, no partner
+        ],
+        crs="EPSG:4326",
+    )
+    res = accessibility(
+        towns,
+        partners_index=world.index(),
+        profile=world.profile(),
+        need="food",
+        schools=world.schools(),
+    ).set_index("place_id")
+    assert list(res.index) == ["T1", "T2"]
+    assert res.loc["T1", "access"] > 0 and res.loc["T2", "access"] == 0
+    assert (res["demand_display"] == "").all()
