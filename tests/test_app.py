@@ -27,6 +27,24 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 60
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _registry_in_a_temp_dir(tmp_path_factory):
+    """The app's partner registry (a GeoPackage) lives in a temporary folder for these tests."""
+    import os
+
+    from assetmap.settings import get_settings
+
+    old = os.environ.get("ASSETMAP_STORE_URL")
+    os.environ["ASSETMAP_STORE_URL"] = str(tmp_path_factory.mktemp("registry") / "app.gpkg")
+    get_settings.cache_clear()
+    yield
+    if old is None:
+        os.environ.pop("ASSETMAP_STORE_URL", None)
+    else:
+        os.environ["ASSETMAP_STORE_URL"] = old
+    get_settings.cache_clear()
+
+
 def _app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     return at
@@ -395,3 +413,39 @@ def test_an_admin_can_build_a_district_network():
     assert not at.exception
     assert any(t.startswith("Network for Hartford") for t in (s.value for s in at.subheader))
     assert at.download_button
+
+
+def test_saving_an_upload_puts_the_partners_in_the_registry_for_every_page():
+    at = _data_page()
+    at.file_uploader[0].set_value(("good.csv", GOOD_PARTNERS.encode(), "text/csv")).run()
+    at.button(key="data_save").click().run()
+    assert not at.exception
+    assert any("2 added" in s.value for s in at.success)
+    from ui import registry
+
+    names = set(registry.store().partners()["name"])
+    assert {"Test Pantry", "Test Clinic"} <= names
+    # the public Find help page sees the new published pantry at once
+    at2 = _app().run()
+    at2.text_input(key="find_place").set_value("06106").run()
+    at2.session_state["find_need"] = "food"
+    at2.run()
+    assert "Test Pantry" in _html(at2)
+
+
+def test_a_coordinator_saves_a_network_snapshot_and_sees_a_call_list():
+    school = _hartford_school()
+    sid = str(school["school_id"])
+    at = _staff(_app(), "coordinator", schools=frozenset({sid}))
+    at.run()
+    at.switch_page("views/network_exports.py").run()
+    at.button(key="net_build").click().run()
+    at.button(key="net_save").click().run()
+    assert not at.exception
+    assert any("Saved 1 school network" in s.value for s in at.success)
+    from ui import registry
+
+    assert len(registry.store().network(sid)) > 0
+    at.switch_page("views/school_partners.py").run()
+    assert not at.exception
+    assert len(at.tabs) == 3

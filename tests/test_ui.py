@@ -22,6 +22,24 @@ from ui.i18n import direction_css  # noqa: E402
 PAYLOAD = "<img src=x onerror=alert(1)><script>window.__pwned=1</script>${1}`"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _registry_in_a_temp_dir(tmp_path_factory):
+    """The app's partner registry (a GeoPackage) lives in a temporary folder for these tests."""
+    import os
+
+    from assetmap.settings import get_settings
+
+    old = os.environ.get("ASSETMAP_STORE_URL")
+    os.environ["ASSETMAP_STORE_URL"] = str(tmp_path_factory.mktemp("registry") / "app.gpkg")
+    get_settings.cache_clear()
+    yield
+    if old is None:
+        os.environ.pop("ASSETMAP_STORE_URL", None)
+    else:
+        os.environ["ASSETMAP_STORE_URL"] = old
+    get_settings.cache_clear()
+
+
 def _row(**kw) -> pd.Series:
     base = {
         "name": PAYLOAD,

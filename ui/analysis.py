@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from assetmap import coverage, match, needs, network
-from assetmap.auth import Principal, visible_profiles
+from assetmap._errors import AssetmapError
+from assetmap.auth import Principal, visible_partners, visible_profiles
 from assetmap.data import survey_path
 from assetmap.maps import partner_map
 from ui import cache
@@ -263,3 +264,15 @@ def district_map(
     """The district's folium map (partners by category, schools coloured by their gaps for
     ``need``/``language``), built once per choice. Treat as read-only."""
     return _district_map(cache.data_key(), cache.who(principal), district_id, need, language)
+
+
+def stale_near(principal: Principal, school_id: str, reach_km: float) -> pd.DataFrame:
+    """The registry's unverified partners near a school that this principal may see (a
+    coordinator's call list)."""
+    from ui import registry
+
+    try:
+        stale = registry.store().stale_partners(school_id=str(school_id), reach_km=reach_km)
+    except AssetmapError:
+        return pd.DataFrame(columns=["name", "distance_km", "phone", "last_verified"])
+    return visible_partners(principal, stale)

@@ -1,4 +1,7 @@
-"""Cached loaders of the shipped data and indexes (one copy per server process).
+"""Cached loaders of the data and indexes (one copy per server process).
+
+Partners come from the registry (``ui.registry``: the store, filled with the shipped data on
+first start); schools, boundaries and the gazetteer are the shipped files.
 
 Frames are cached with ``st.cache_resource`` (shared, not copied per call): every caller
 treats them as read-only, which the library guarantees (it never mutates its inputs).
@@ -19,16 +22,18 @@ from assetmap.languages import LanguageTable, load_languages
 from assetmap.model import CRS
 from assetmap.settings import get_settings
 from assetmap.taxonomy import Taxonomy, load_taxonomy
+from ui import registry
 
 
 def data_key() -> str:
-    """The cache key of the shipped data: the data folder in the current settings."""
-    return str(get_settings().data_dir)
+    """The cache key of the data: the data folder and the registry location in the settings."""
+    s = get_settings()
+    return f"{s.data_dir}|{s.store_location}"
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Loading partners…")
 def _partners(key: str) -> gpd.GeoDataFrame:
-    return data.load_partners()
+    return registry.partners()
 
 
 @st.cache_resource(show_spinner=False)

@@ -174,3 +174,12 @@ def edit_roles(network: pd.DataFrame, *, key: str) -> pd.DataFrame:
     for n in notes:
         st.warning(n)
     return out
+
+
+def save_snapshot(network: pd.DataFrame, *, by: str) -> int:
+    """Save each school's part of the network in the registry as today's snapshot."""
+    import datetime as dt
+
+    from ui import registry
+
+    return len(registry.store().save_networks(network, as_of=dt.date.today(), by=by))

@@ -220,17 +220,14 @@ def geocode_missing(frame: gpd.GeoDataFrame, *, key: str) -> gpd.GeoDataFrame:
 
 def save_partners(frame: gpd.GeoDataFrame, *, by: str) -> None:
     """Add or update the partners in the registry (audited); report the counts."""
-    from assetmap.store import open_store
+    from ui import registry
 
     try:
-        store = open_store()
-        try:
-            counts = store.upsert_partners(frame, by=by, note="uploaded on the Data page")
-        finally:
-            store.close()
+        counts = registry.store().upsert_partners(frame, by=by, note="uploaded on the Data page")
     except AssetmapError as exc:
         st.error(f"Not saved: {exc}")
         return
+    registry.refresh()
     st.success(
         f"Saved: {counts['added']} added, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged (every change is in the audit history)."

@@ -76,6 +76,14 @@ if len(edited):
         )
     widgets.show_map(network_map(edited), height=460, key="net_map")
 
+if auth.allowed(principal, "edit_network", resource):
+    if st.button("Save this network to the registry (today's snapshot)", key="net_save"):
+        saved = exports.save_snapshot(edited, by=principal.user)
+        st.success(
+            f"Saved {saved} school network(s) as of today; compare dates with "
+            "`assetmap store diff`."
+        )
+
 st.subheader("Downloads")
 extras = analysis.export_context(principal, edited)
 dl = st.columns(4)

@@ -64,7 +64,9 @@ m = partner_map(
 )
 widgets.show_map(m, height=480, key="sp_map")
 
-tab_match, tab_near = st.tabs(["Ranked matches", "All partners nearby"])
+tab_match, tab_near, tab_verify = st.tabs(
+    ["Ranked matches", "All partners nearby", "To verify (call list)"]
+)
 with tab_match:
     st.caption(
         "Each need's candidates ranked by an explainable score: distance decay, the share of "
@@ -81,3 +83,9 @@ with tab_match:
         )
 with tab_near:
     st.dataframe(widgets.partner_table(near), hide_index=True)
+with tab_verify:
+    st.caption(
+        f"Partners within {reach:g} km not verified in the last "
+        f"{settings.stale_after_days} days, nearest first: call them and mark them verified."
+    )
+    st.dataframe(widgets.partner_table(analysis.stale_near(principal, sid, reach)), hide_index=True)
