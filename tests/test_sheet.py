@@ -50,7 +50,7 @@ def test_sheet_content_english(tmp_path):
     b = Bundle.from_frames(partners=partners(), network=network())
     html = render_sheets(b, language="en", today=dt.date(2026, 11, 23))
     assert '<html lang="en" dir="ltr">' in html
-    assert "Help for families near Burns School" in html
+    assert "Help for families near \u2068Burns School\u2069" in html
     assert 'href="tel:+18605550101"' in html
     assert "EXAMPLE (fictional)" in html  # p3 is a backup and an example partner
     assert "No place nearby for this need yet" in html  # the legal gap
@@ -100,3 +100,32 @@ def test_partner_directory_sheet(tmp_path):
         assert p not in html
     assert "EXAMPLE (fictional)" in html
     assert "Hartford Food Pantry" in html
+
+
+def test_full_network_stays_compact_for_one_page():
+    """18 needs: one table row each, no backup lines and no long URLs (fits one printed page;
+    checked by printing to PDF in Chromium during development)."""
+    import pandas as pd
+
+    from assetmap.taxonomy import load_taxonomy
+
+    base = network().iloc[[0, 2]]
+    rows = []
+    for need in load_taxonomy().top_needs:
+        for _, r in base.iterrows():
+            rows.append(dict(r, need=need, need_label=need))
+    b = Bundle.from_frames(partners=partners(), network=pd.DataFrame(rows))
+    html = render_sheets(b)
+    assert html.count('<tr><th scope="row">') == 18
+    assert 'class="also"' not in html
+    assert "https://" not in html
+    # With few needs the backups are listed.
+    few = render_sheets(Bundle.from_frames(partners=partners(), network=network()))
+    assert 'class="also"' in few
+
+
+def test_bidi_isolation_of_data_in_rtl():
+    b = Bundle.from_frames(partners=partners(), network=network())
+    html = render_sheets(b, language="ar")
+    assert '<bdi dir="ltr">(860) 555-0101</bdi>' in html
+    assert "<bdi>1 Main St</bdi>" in html

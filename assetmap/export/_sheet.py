@@ -26,17 +26,25 @@ PAPER_SIZES = ("letter", "a4")
 _MAX_NEEDS_WITH_BACKUPS = 10
 
 _CSS = """
-@page { size: %(paper)s; margin: 11mm; }
+@page { size: %(paper)s; margin: 9mm 10mm; }
 * { box-sizing: border-box; }
 html { font: 10pt/1.3 "Noto Sans", "Segoe UI", Arial, sans-serif; color: #111; }
 body { margin: 0; }
 .page { max-width: 190mm; margin: 0 auto; padding: 4mm 0; }
 .page + .page { break-before: page; page-break-before: always; }
-h1 { font-size: 16pt; margin: 0 0 1mm; }
+h1 { font-size: 15pt; margin: 0 0 1mm; }
 .subtitle { margin: 0 0 3mm; color: #333; }
 .cards { columns: 2; column-gap: 5mm; }
 .card { break-inside: avoid; page-break-inside: avoid; border: 0.3mm solid #999;
         border-radius: 2mm; padding: 2mm 3mm; margin: 0 0 3mm; }
+table.net { width: 100%%; border-collapse: collapse; font-size: 8pt; line-height: 1.15; }
+table.net th, table.net td { border-bottom: 0.25mm solid #bbb; padding: 0.6mm 1mm; vertical-align: top;
+  text-align: start; }
+table.net thead th { background: #eee; font-size: 8pt; }
+table.net tbody th { font-weight: 700; width: 16%%; }
+table.net tr { break-inside: avoid; page-break-inside: avoid; }
+.addr { color: #333; font-size: 7.5pt; }
+.nowrap { white-space: nowrap; }
 .need { font-weight: 700; font-size: 11pt; margin-bottom: 1mm; }
 .name { font-weight: 700; }
 .row { margin: 0.4mm 0; }
@@ -61,13 +69,13 @@ def _e(v: Any) -> str:
 
 def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
     langs = load_languages()
-    name = _e(r.get("partner_name") or r.get("name"))
+    name = _b(r.get("partner_name") or r.get("name"))
     badge = f' <span class="badge">{escape_text(EXAMPLE_LABEL)}</span>' if r.get("example") else ""
     if not lead:
         phone = r.get("phone")
         tel = tel_href(phone)
         ph = (
-            f' — <a href="{escape_text(tel)}">{_e(phone)}</a>'
+            f' — <a href="{escape_text(tel)}"><bdi dir="ltr">{_e(phone)}</bdi></a>'
             if tel
             else (f" — {_e(phone)}" if present(phone) else "")
         )
@@ -82,7 +90,7 @@ def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
         )
     if present(r.get("address")):
         parts.append(
-            f'<div class="row"><span class="k">{escape_text(t("sheet.address"))}:</span> {_e(r.get("address"))}</div>'
+            f'<div class="row"><span class="k">{escape_text(t("sheet.address"))}:</span> {_b(r.get("address"))}</div>'
         )
     codes = r.get("languages") if isinstance(r.get("languages"), list) else []
     if codes:
@@ -92,7 +100,7 @@ def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
         )
     if present(r.get("hours")):
         parts.append(
-            f'<div class="row"><span class="k">{escape_text(t("sheet.hours"))}:</span> {_e(r.get("hours"))}</div>'
+            f'<div class="row"><span class="k">{escape_text(t("sheet.hours"))}:</span> {_b(r.get("hours"))}</div>'
         )
     if present(r.get("distance_km")):
         parts.append(
@@ -105,30 +113,74 @@ def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
     return "".join(parts)
 
 
+def _b(v: Any) -> str:
+    """Escaped text isolated for bidi (Latin names and addresses inside right-to-left pages)."""
+    return f"<bdi>{escape_text(v)}</bdi>" if present(v) else ""
+
+
+def _phone_html(phone: Any) -> str:
+    if not present(phone):
+        return ""
+    tel = tel_href(phone)
+    shown = f'<bdi dir="ltr">{_e(phone)}</bdi>'
+    return f'<a href="{escape_text(tel)}">{shown}</a>' if tel else shown
+
+
 def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -> str:
-    cards = []
+    """One page: a table with one row per need (lead partner; backups on a short line when
+    there are few needs, so the page stays one page for the full 18 needs)."""
+    langs = load_languages()
     needs = list(dict.fromkeys(rows["need"].tolist()))
     with_backups = len(needs) <= _MAX_NEEDS_WITH_BACKUPS
     any_example = False
+    body = []
     for need in needs:
         grp = rows[rows["need"] == need].sort_values("rank", kind="stable")
         label = escape_text(t.need_label(str(need)))
         lead = grp[grp["role"] == "lead"]
         backups = grp[grp["role"] == "backup"]
-        body = []
-        if len(lead):
-            r = lead.iloc[0].to_dict()
-            any_example |= bool(r.get("example"))
-            body.append(_partner_block(r, t, lead=True))
-            if with_backups and len(backups):
-                items = [_partner_block(b.to_dict(), t, lead=False) for _, b in backups.iterrows()]
-                any_example |= bool(backups["example"].any())
-                body.append('<div class="also">' + "".join(items) + "</div>")
-        else:
-            body.append(f'<div class="none">{escape_text(t("sheet.no_partner"))}</div>')
-        cards.append(
-            f'<section class="card"><div class="need">{label}</div>{"".join(body)}</section>'
+        if not len(lead):
+            body.append(
+                f'<tr><th scope="row">{label}</th>'
+                f'<td colspan="5" class="none">{escape_text(t("sheet.no_partner"))}</td></tr>'
+            )
+            continue
+        r = lead.iloc[0].to_dict()
+        any_example |= bool(r.get("example"))
+        badge = (
+            f' <span class="badge">{escape_text(EXAMPLE_LABEL)}</span>' if r.get("example") else ""
         )
+        who = f'<div class="name">{_b(r.get("partner_name"))}{badge}</div>'
+        if present(r.get("address")):
+            who += f'<div class="addr">{_b(r.get("address"))}</div>'
+        if with_backups and len(backups):
+            items = [_partner_block(b.to_dict(), t, lead=False) for _, b in backups.iterrows()]
+            any_example |= bool(backups["example"].any())
+            who += '<div class="also">' + "".join(items) + "</div>"
+        codes = r.get("languages") if isinstance(r.get("languages"), list) else []
+        lang_names = ", ".join(langs.name(str(c), autonym=True) for c in codes)
+        dist = (
+            escape_text(t.format_km(float(r["distance_km"])) + " km")
+            if present(r.get("distance_km"))
+            else ""
+        )
+        body.append(
+            f'<tr><th scope="row">{label}</th><td>{who}</td>'
+            f'<td class="nowrap">{_phone_html(r.get("phone"))}</td>'
+            f"<td>{_b(lang_names)}</td><td>{_b(r.get('hours'))}</td>"
+            f'<td class="nowrap"><bdi>{dist}</bdi></td></tr>'
+        )
+    head = "".join(
+        f'<th scope="col">{escape_text(t(k))}</th>'
+        for k in (
+            "sheet.need",
+            "sheet.partner",
+            "sheet.phone",
+            "sheet.languages",
+            "sheet.hours",
+            "sheet.distance",
+        )
+    )
     notice = (
         f'<div class="notice"><span class="badge">{escape_text(EXAMPLE_LABEL)}</span> '
         f"{escape_text(t('sheet.example_notice'))}</div>"
@@ -137,9 +189,9 @@ def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -
     )
     return (
         '<article class="page">'
-        f"<h1>{escape_text(t('sheet.title', school=school_name))}</h1>"
+        f"<h1>{escape_text(t('sheet.title', school=chr(0x2068) + school_name + chr(0x2069)))}</h1>"
         f'<p class="subtitle">{escape_text(t("sheet.subtitle"))}</p>'
-        f'<div class="cards">{"".join(cards)}</div>'
+        f'<table class="net"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
         f"<footer>{escape_text(t('sheet.footer'))}{notice}"
         f'<div class="notice">{escape_text(t("sheet.generated", date=t.format_date(today)))}</div></footer>'
         "</article>"
