@@ -148,6 +148,13 @@ class AnalysisContext:
         self.cache[key] = (mat.sum(axis=1), mat)
         return self.cache[key]
 
+    def language_sets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct partner language rows as floats, set index of each partner)."""
+        if "lang_sets" not in self.cache:
+            sets, inverse = np.unique(self.partner_lang, axis=0, return_inverse=True)
+            self.cache["lang_sets"] = (sets.astype(float), np.asarray(inverse).ravel())
+        return self.cache["lang_sets"]
+
     def displays(self) -> tuple[dict, dict, dict]:
         """Suppressed displays: {school: 'fewer than N responses'} for small schools,
         {(school, need): display}, {(school, need, language): display}."""
@@ -374,9 +381,10 @@ def score_pairs(
         in_zone = np.concatenate([in_zone, np.zeros(len(es), dtype=bool)])
         within = np.concatenate([within, ed <= reach + 1e-9])
     families, mat = ctx.demand(need)
-    covered = np.zeros(len(sp))
-    for li in np.flatnonzero(mat.sum(axis=0) > 0):
-        covered += mat[sp, li] * ctx.partner_lang[pp, li]
+    # families covered per (school, distinct partner language set): one small matmul, then
+    # a single gather per pair
+    sets, set_of = ctx.language_sets()
+    covered = (mat @ sets.T)[sp, set_of[pp]] if len(sp) else np.zeros(0)
     fam = families[sp]
     cov = np.where(fam > 0, covered / np.where(fam > 0, fam, 1.0), 1.0)
     est = _estimated_mask(ctx, need)[sp] & (cov < 1.0) & (cov > 0.0)
@@ -387,8 +395,7 @@ def score_pairs(
     ver = ctx.verified_part[pp]
     mou = ctx.mou_part[pp]
     w = _weights(s)
-    parts = np.vstack([decay, cov, cap_part, ver, mou])
-    score = (w[:, None] * parts).sum(axis=0) / w.sum()
+    score = (w[0] * decay + w[1] * cov + w[2] * cap_part + w[3] * ver + w[4] * mou) / w.sum()
     return Pairs(
         need, reach, sp, pp, dist, within, in_zone, cov, est, decay, cap_part, ver, mou, score
     )
