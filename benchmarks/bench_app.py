@@ -111,7 +111,20 @@ BENCHES = {
 }
 
 
+def _temp_registry() -> None:
+    """Run against a registry in a temporary folder: never touch the app's own store."""
+    import os
+    import tempfile
+
+    from assetmap.settings import get_settings
+
+    if "ASSETMAP_STORE_URL" not in os.environ:
+        os.environ["ASSETMAP_STORE_URL"] = str(Path(tempfile.mkdtemp()) / "bench.gpkg")
+        get_settings.cache_clear()
+
+
 def run() -> list[Result]:
+    _temp_registry()
     results = []
     for name, fn in BENCHES.items():
         times = fn()

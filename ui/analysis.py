@@ -266,13 +266,18 @@ def district_map(
     return _district_map(cache.data_key(), cache.who(principal), district_id, need, language)
 
 
-def stale_near(principal: Principal, school_id: str, reach_km: float) -> pd.DataFrame:
-    """The registry's unverified partners near a school that this principal may see (a
-    coordinator's call list)."""
+@st.cache_data(show_spinner=False, ttl=300, max_entries=256)
+def _stale_near(key: str, who: cache.PrincipalKey, school_id: str, reach_km: float) -> pd.DataFrame:
     from ui import registry
 
     try:
-        stale = registry.store().stale_partners(school_id=str(school_id), reach_km=reach_km)
+        stale = registry.store().stale_partners(school_id=school_id, reach_km=reach_km)
     except AssetmapError:
         return pd.DataFrame(columns=["name", "distance_km", "phone", "last_verified"])
-    return visible_partners(principal, stale)
+    return pd.DataFrame(visible_partners(_principal(who), stale).drop(columns="geometry"))
+
+
+def stale_near(principal: Principal, school_id: str, reach_km: float) -> pd.DataFrame:
+    """The registry's unverified partners near a school that this principal may see (a
+    coordinator's call list; re-read at most every 5 minutes or after an edit)."""
+    return _stale_near(cache.data_key(), cache.who(principal), str(school_id), float(reach_km))

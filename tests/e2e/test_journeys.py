@@ -186,3 +186,18 @@ def test_leader_views_gap_overlay_for_a_need_and_a_language(
     assert page.locator("iframe").count() >= 1  # the folium map (st_folium)
     page.wait_for_timeout(1500)
     shot(page, "leader_gap_overlay")
+
+
+def test_a_public_visitor_cannot_open_staff_pages_by_url(page: Page, app_url: str, shot):
+    _open_find_help(page, app_url)
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_text("District map", exact=True).count() == 0
+    for path in ("/district_map", "/network_exports", "/data", "/school_partners"):
+        page.goto(app_url + path)
+        page.get_by_test_id("stTextInput").first.wait_for(timeout=WAIT)  # back on Find help
+        _settle(page)
+        assert page.get_by_role("heading", name="Find help near you").count() == 1
+        for staff in ("District map", "Network & exports", "School partners"):
+            assert page.get_by_role("heading", name=staff).count() == 0
+        assert page.get_by_test_id("stDataFrame").count() == 0
+    shot(page, "public_blocked_from_staff_pages")
