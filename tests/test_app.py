@@ -449,3 +449,41 @@ def test_a_coordinator_saves_a_network_snapshot_and_sees_a_call_list():
     at.switch_page("views/school_partners.py").run()
     assert not at.exception
     assert len(at.tabs) == 3
+
+
+OIDC = {
+    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret-0123456789abcdef",
+    "client_id": "assetmap-test",
+    "client_secret": "not-a-real-secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+
+
+def test_oidc_staff_get_their_role_from_the_staff_table():
+    school = _hartford_school()
+    did = str(school["district_id"])
+    at = _app()
+    at.secrets["auth"] = OIDC
+    at.secrets["staff"] = {"lee@district.example.org": {"role": "leader", "districts": [did]}}
+    at.user = {"is_logged_in": True, "email": "lee@district.example.org", "email_verified": True}
+    at.run()
+    assert not at.exception
+    p = at.session_state["principal"]
+    assert p.role == "leader" and did in p.districts
+    at.switch_page("views/district_map.py").run()
+    assert not at.exception
+    assert at.selectbox(key="dm_district").value == did
+
+
+def test_oidc_users_not_in_the_staff_table_stay_public():
+    at = _app()
+    at.secrets["auth"] = OIDC
+    at.secrets["staff"] = {}
+    at.user = {"is_logged_in": True, "email": "someone@example.org", "email_verified": True}
+    at.run()
+    assert not at.exception
+    assert "principal" not in at.session_state
+    at.switch_page("views/sign_in.py").run()
+    assert not at.exception
+    assert any("no staff role" in e.value for e in at.error)
