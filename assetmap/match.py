@@ -139,12 +139,21 @@ class AnalysisContext:
         key = ("demand", need)
         if key in self.cache:
             return self.cache[key]
-        w = self.weights[self.weights["need"] == need]
+        if "weight_codes" not in self.cache:
+            w = self.weights
+            spos = pd.Index(self.schools["school_id"]).get_indexer(w["school_id"])
+            lpos = pd.Index(self.languages).get_indexer(w["language"])
+            needs = w["need"].to_numpy(dtype=object)
+            fam = w["families"].to_numpy(dtype=float)
+            ok = (spos >= 0) & (lpos >= 0)
+            groups: dict[str, np.ndarray] = {}
+            for n in pd.unique(needs[ok]):
+                groups[n] = np.flatnonzero(ok & (needs == n))
+            self.cache["weight_codes"] = (spos, lpos, fam, groups)
+        spos, lpos, fam, groups = self.cache["weight_codes"]
+        rows = groups.get(need, np.zeros(0, dtype=np.int64))
         mat = np.zeros((len(self.schools), len(self.languages)))
-        if len(w):
-            si = self.school_pos(w["school_id"])
-            li = pd.Index(self.languages).get_indexer(w["language"])
-            np.add.at(mat, (si, li), w["families"].to_numpy(dtype=float))
+        np.add.at(mat, (spos[rows], lpos[rows]), fam[rows])
         self.cache[key] = (mat.sum(axis=1), mat)
         return self.cache[key]
 
