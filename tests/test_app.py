@@ -487,3 +487,25 @@ def test_oidc_users_not_in_the_staff_table_stay_public():
     at.switch_page("views/sign_in.py").run()
     assert not at.exception
     assert any("no staff role" in e.value for e in at.error)
+
+
+def test_find_help_lists_sensitive_partners_by_phone_only():
+    from assetmap.data import load_partners
+
+    allp = load_partners()
+    sens = allp[allp["sensitive"] & allp["published"]]
+    assert len(sens), "the shipped data has fictional sensitive partners (safe havens)"
+    row = sens.iloc[0]
+    at = _app().run()
+    at.text_input(key="find_place").set_value("Hartford").run()
+    at.session_state["find_need"] = "safety"
+    at.run()
+    assert not at.exception
+    html = _html(at)
+    assert "Confidential help by phone" in " ".join(s.value for s in at.subheader)
+    name = str(row["name"]).replace("&", "&amp;")
+    assert name in html
+    card = html.split(name, 1)[1].split('class="am-card"', 1)[0]
+    if isinstance(row["address"], str) and row["address"]:
+        assert row["address"] not in card  # the address is withheld
+    assert "openstreetmap.org/directions" not in card

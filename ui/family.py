@@ -144,8 +144,9 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
     parts.append(f"<h3><bdi>{escape_text(_text(row['name']))}</bdi></h3>")
     if bool(row.get("example")):
         parts.append(f'<div class="am-example">{escape_text(t("find.example_notice"))}</div>')
-    km = float(row["distance_km"])
-    parts.append(f'<div class="am-meta am-dist">{escape_text(t.distance(km))}</div>')
+    km = row.get("distance_km")
+    if km is not None and not (isinstance(km, float) and math.isnan(km)):
+        parts.append(f'<div class="am-meta am-dist">{escape_text(t.distance(float(km)))}</div>')
     addr = ", ".join(x for x in (_text(row.get("address")), _text(row.get("city"))) if x)
     if addr:
         parts.append(f'<div class="am-meta"><bdi>{escape_text(addr)}</bdi></div>')
@@ -166,7 +167,7 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
             f'<a href="{escape_text(tel)}">📞 {escape_text(t("find.call"))} '
             f'<bdi dir="ltr">{escape_text(_text(row.get("phone")))}</bdi></a>'
         )
-    geom = row.geometry
+    geom = row.get("geometry")
     if geom is not None and not geom.is_empty:
         links.append(
             f'<a href="https://www.openstreetmap.org/directions?to={geom.y:.5f}%2C{geom.x:.5f}" '
@@ -220,3 +221,24 @@ def print_button(label: str) -> None:
         f"🖨️ {escape_text(label)}</button>",
         height=56,
     )
+
+
+def confidential(partners: pd.DataFrame, *, need: str | None) -> pd.DataFrame:
+    """Partners whose location is withheld for safety (e.g. a domestic-violence shelter) that
+    serve ``need`` (all of them when no need is chosen): listed by phone only."""
+    if "location_withheld" not in partners.columns:
+        return partners.iloc[0:0]
+    rows = partners[partners["location_withheld"].astype(bool)]
+    if need:
+        tax = cache.taxonomy()
+        rows = rows[[tax.serves(list(v or []), need) for v in rows["services"]]]
+    return rows.sort_values("name")
+
+
+def show_confidential(t: Any, rows: pd.DataFrame, *, lang: str) -> None:
+    """The contact-only entries: name, languages, hours and phone; no address, map or distance."""
+    if rows.empty:
+        return
+    st.subheader(t("find.confidential"))
+    cards = "".join(card_html(t, row, family_language=lang) for _, row in rows.iterrows())
+    st.html(f'<div class="am-results" dir="{"rtl" if t.rtl else "ltr"}">{cards}</div>')

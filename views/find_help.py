@@ -54,4 +54,9 @@ with st.container(key="family"):
             cache.public_index(), origin, need=None if need == "all" else need, radius_km=radius
         )
         family.show_results(t, results, lang=lang, origin=origin, within=within, radius_km=radius)
+        family.show_confidential(
+            t,
+            family.confidential(cache.public_partners(), need=None if need == "all" else need),
+            lang=lang,
+        )
     st.caption(t("find.privacy_note"))
