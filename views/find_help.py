@@ -21,6 +21,8 @@ lang = st.selectbox(
     format_func=ui_i18n.autonym,
     key="find_lang",
 )
+if st.query_params.get("lang") != lang:
+    st.query_params["lang"] = lang  # a shared or bookmarked link keeps the language
 t = ui_i18n.translator(lang)
 st.html(ui_i18n.direction_css("family", rtl=t.rtl))
 
