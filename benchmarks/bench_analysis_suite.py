@@ -123,10 +123,9 @@ def geopandas_baseline(
         t_match += time.perf_counter() - t0
         # gaps: need x language deserts
         t0 = time.perf_counter()
+        served = set(j["school_id"])
         for lang in sorted({x for d in langs_of.values() for x in d} - {"en", "und"}):
-            needing = [
-                k for k, d in langs_of.items() if d.get(lang, 0) > 0 and k in set(j["school_id"])
-            ]
+            needing = [k for k, d in langs_of.items() if d.get(lang, 0) > 0 and k in served]
             if not needing:
                 continue
             sl = serving[serving["languages"].apply(lambda v, lang=lang: lang in v)]
