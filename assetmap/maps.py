@@ -645,6 +645,16 @@ def _partner_rows(
     langs = load_languages()
     need_label = need_label or tax.label
     category_label = category_label or tax.label
+    if public:
+        # Filter first: nothing of an unpublished or sensitive record may reach the page,
+        # not even in the shared string table.
+        keep = [
+            _truthy_default(pub, True) and not _truthy(sens)
+            for pub, sens in zip(
+                _col(partners, "published"), _col(partners, "sensitive"), strict=True
+            )
+        ]
+        partners = partners[keep]
     lat, lon, valid = _coords(partners, ("lat", "partner_lat"), ("lon", "partner_lon"))
     n = len(partners)
     names = _col(partners, "name") if "name" in partners.columns else _col(partners, "partner_name")
@@ -718,8 +728,8 @@ def _partner_rows(
     out_cats: list[str] = []
     skipped = 0
     for i in range(n):
-        if public and not published[i]:
-            continue
+        if public and (not published[i] or sensitive[i]):
+            continue  # a sensitive site's point would reveal where it is
         if not valid[i]:
             skipped += 1
             continue
@@ -1132,7 +1142,8 @@ def partner_map(
     reach_circle
         ``(lat, lon, km)``: a reach ring around a school.
     public
-        Drop unpublished partners and hide addresses of sensitive ones.
+        Drop unpublished partners and sensitive ones (e.g. a safe haven: its point would
+        reveal the address); list those by phone elsewhere.
     """
     if not isinstance(partners, pd.DataFrame):
         raise TypeError(
@@ -1285,7 +1296,7 @@ def family_map(
 ) -> folium.Map:
     """A small map for the public family view: the search point and the nearby results.
 
-    Only published partners are drawn and sensitive addresses are reduced to the town.
+    Only published partners are drawn; sensitive ones (safe havens) are never plotted.
     Popup labels follow ``language`` when the translation catalogs are available.
     """
     if center is None or len(center) != 2 or _finite_latlon(center[0], center[1]) is None:

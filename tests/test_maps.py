@@ -124,9 +124,10 @@ def test_partner_map_drops_bad_coordinates_and_unpublished_when_public():
     names = [r[4] for r in rows]
     assert "Hartford Food Pantry" not in names  # no location
     assert not any("Clinic" in n for n in names)  # unpublished
-    strings = _strings(html)
-    assert not any("5 Oak Ave" in str(s) for s in strings)  # sensitive address hidden
-    assert any("West Hartford" in str(s) for s in strings)
+    strings = json.dumps(_strings(html))
+    assert "Parent Center" not in html and "Oak Ave" not in strings  # sensitive: not plotted
+    assert "Clinic" not in html and "sliding" not in strings  # unpublished: nothing at all
+    assert names == ["=cmd|&#x27; /C calc&#x27;!A0"]
 
 
 def test_nonfinite_coordinates_never_reach_the_page():
@@ -195,7 +196,7 @@ def test_network_map_rejects_wrong_frame():
 
 def test_family_map_small_and_public():
     res = partners().assign(distance_km=[0.5, 1.0, 2.5, 3.0])
-    res.loc[1, "published"] = False
+    res.loc[3, "published"] = False
     html = family_map(res, (41.76, -72.69), language="es").get_root().render()
     _assert_no_payload(html)
     assert "L.markerClusterGroup(" not in html
@@ -246,3 +247,12 @@ def test_cluster_is_filled_once_after_its_subgroups_and_fit_comes_first():
     assert f"{cluster}.addTo(" not in html  # only the deferred c.addTo(m)
     fit = html.find(".fitBounds(")
     assert 0 < fit < queue and "animate: false" in html[fit : fit + 200]
+
+
+def test_public_maps_never_plot_sensitive_sites():
+    p = partners()
+    p.loc[0, "sensitive"] = True
+    names = [r[4] for r in _rows(family_map(p, (41.76, -72.69)).get_root().render())]
+    assert "Hartford Food Pantry" not in names and len(names) == 3
+    staff = [r[4] for r in _rows(partner_map(p).get_root().render())]
+    assert "Hartford Food Pantry" in staff

@@ -129,3 +129,11 @@ def test_bidi_isolation_of_data_in_rtl():
     html = render_sheets(b, language="ar")
     assert '<bdi dir="ltr">(860) 555-0101</bdi>' in html
     assert "<bdi>1 Main St</bdi>" in html
+
+
+def test_sensitive_partner_address_never_on_the_sheet():
+    p = partners()
+    p.loc[0, "sensitive"] = True  # p1 leads food in the network
+    html = render_sheets(Bundle.from_frames(partners=p, network=network()))
+    assert "1 Main St" not in html
+    assert "Hartford Food Pantry" in html and "tel:+18605550101" in html

@@ -245,6 +245,27 @@ def render_sheets(
     pages = []
     if bundle.network is not None:
         net = bundle.network
+        # Sheets go to families: a sensitive site (e.g. a safe haven) shows no address.
+        hidden = {
+            str(pid)
+            for pid, sens in zip(
+                bundle.partners["partner_id"], bundle.partners["sensitive"], strict=True
+            )
+            if sens is True or str(sens).lower() == "true"
+        }
+        if "sensitive" in net.columns:
+            hidden |= {
+                str(p)
+                for p, sens in zip(net["partner_id"], net["sensitive"], strict=True)
+                if sens is True
+            }
+        if hidden:
+            net = net.assign(
+                address=[
+                    None if str(p) in hidden else a
+                    for p, a in zip(net["partner_id"], net["address"], strict=True)
+                ]
+            )
         for sid in dict.fromkeys(net["school_id"].tolist()):
             rows = net[net["school_id"] == sid]
             name = rows["school_name"].iloc[0] if present(rows["school_name"].iloc[0]) else sid
