@@ -473,10 +473,10 @@ def need_summary(ctx: AnalysisContext, need: str) -> NeedSummary:
         pairs = score_pairs(ctx, need, everyone)
         served = np.zeros(len(ctx.schools), dtype=bool)
         served[pairs.school] = True
-        covered = np.zeros((len(ctx.schools), len(ctx.languages)), dtype=bool)
-        _, mat = ctx.demand(need)
-        for li in np.flatnonzero(mat.sum(axis=0) > 0):
-            covered[pairs.school[ctx.partner_lang[pairs.partner, li]], li] = True
+        sets, set_of = ctx.language_sets()
+        reached = np.zeros((len(ctx.schools), len(sets)), dtype=bool)
+        reached[pairs.school, set_of[pairs.partner]] = True  # which language sets are in reach
+        covered = (reached.astype(float) @ sets) > 0
         ctx.cache[key] = NeedSummary(top_k(pairs, SUMMARY_TOP), served, covered)
     return ctx.cache[key]
 
