@@ -139,7 +139,11 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
     langs_tbl = cache.languages()
     codes = list(row.get("languages") or [])
     codes.sort(key=lambda c: c != family_language)
-    lang_names = ", ".join(langs_tbl.get(c).autonym if langs_tbl.get(c) else c for c in codes)
+    lang_names = "، " if t.rtl else ", "
+    lang_names = lang_names.join(
+        f"<bdi>{escape_text(langs_tbl.get(c).autonym if langs_tbl.get(c) else c)}</bdi>"
+        for c in codes
+    )
     parts = ['<div class="am-card">']
     parts.append(f"<h3><bdi>{escape_text(_text(row['name']))}</bdi></h3>")
     if bool(row.get("example")):
@@ -152,8 +156,7 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
         parts.append(f'<div class="am-meta"><bdi>{escape_text(addr)}</bdi></div>')
     if lang_names:
         parts.append(
-            f'<div class="am-meta"><b>{escape_text(t("find.languages"))}:</b> '
-            f"<bdi>{escape_text(lang_names)}</bdi></div>"
+            f'<div class="am-meta"><b>{escape_text(t("find.languages"))}:</b> {lang_names}</div>'
         )
     hours = _text(row.get("hours"))
     if hours:
