@@ -385,9 +385,11 @@ def _publish_grid(grid: pd.DataFrame, mc: int, md: int, *, synthetic: bool) -> p
         rows = order[bounds[b] : bounds[b + 1]]
         if small[rows].all() or b not in by_block:
             continue
-        local = np.full(len(grid), -1, dtype=np.int64)
-        local[rows] = np.arange(len(rows))
-        lg = [(int(local[t]) if t >= 0 else -1, local[m]) for t, m in by_block[b]]
+        # rows are ascending (stable sort), so a global index maps to its local one by bisection
+        lg = [
+            (int(np.searchsorted(rows, t)) if t >= 0 else -1, np.searchsorted(rows, m))
+            for t, m in by_block[b]
+        ]
         supp[rows] = suppress_cells(values[rows], primary[rows], lg, lb=lb[rows], ub=ub[rows])
     out = grid[["school_id", "school_name", "district_id", "dimension", "need", "language"]].copy()
     out["count"] = pd.Series(
