@@ -125,27 +125,38 @@ def test_find_help_unknown_place_warns_in_the_chosen_language():
     assert at.warning and "No encontramos" in at.warning[0].value
 
 
-def test_find_help_street_address_needs_consent_before_any_outside_call(monkeypatch):
-    # an outside call would go to a closed local port: it fails fast, never the internet
-    monkeypatch.setenv("ASSETMAP_CENSUS_GEOCODER_URL", "http://127.0.0.1:9")
+def test_find_help_street_address_needs_consent_before_any_outside_call(monkeypatch, tmp_path):
+    from geoserver import ReplayServer
+
     from assetmap.settings import get_settings
 
-    get_settings.cache_clear()
-    try:
-        at = _app().run()
-        at.text_input(key="find_place").set_value("200 Main Street, Hartford")
-        at.run()
-        assert not at.exception
-        consent = at.checkbox(key="find_consent")
-        assert consent.value is False
-        assert any("address" in i.value for i in at.info)
-        assert not at.get("html") or 'class="am-card"' not in _html(at)
-        consent.check()
-        at.run()
-        assert not at.exception
-        assert at.warning  # the (unreachable) geocoder gave no answer: told, not crashed
-    finally:
+    street = "200 Main Street"
+    with ReplayServer(
+        known={street: (41.7655, -72.6737), f"{street}, Hartford": (41.7655, -72.6737)}
+    ) as srv:
+        monkeypatch.setenv("ASSETMAP_CENSUS_GEOCODER_URL", srv.url)
+        monkeypatch.setenv("ASSETMAP_NOMINATIM_URL", srv.url)
+        monkeypatch.setenv("ASSETMAP_GEOCODE_CACHE_PATH", str(tmp_path / "geocode.sqlite"))
         get_settings.cache_clear()
+        try:
+            at = _app().run()
+            at.text_input(key="find_place").set_value(f"{street}, Hartford")
+            at.run()
+            assert not at.exception
+            consent = at.checkbox(key="find_consent")
+            assert consent.value is False
+            assert any("address" in i.value for i in at.info)  # the notice is shown first
+            assert 'class="am-card"' not in _html(at)
+            assert srv.hits == []  # nothing left this machine before consent
+            consent.check()
+            at.run()
+            assert not at.exception
+            assert 'class="am-card"' in _html(at)
+            paths = {h.path for h in srv.hits}
+            assert paths == {"/geocoder/locations/onelineaddress"}  # Census only, never Nominatim
+            assert not (tmp_path / "geocode.sqlite").exists()  # a family address is never cached
+        finally:
+            get_settings.cache_clear()
 
 
 def test_find_help_arabic_is_laid_out_right_to_left():
@@ -509,3 +520,40 @@ def test_find_help_lists_sensitive_partners_by_phone_only():
     if isinstance(row["address"], str) and row["address"]:
         assert row["address"] not in card  # the address is withheld
     assert "openstreetmap.org/directions" not in card
+
+
+def test_data_page_geocodes_partner_addresses_with_a_progress_bar(monkeypatch, tmp_path):
+    from geoserver import ReplayServer
+
+    from assetmap.settings import get_settings
+
+    csv_text = (
+        "Name,Category,Services,Address,City,State,Zip\n"
+        "Geo Pantry,human services,food,10 Park St,Hartford,CT,06106\n"
+        "Geo Clinic,health,health,20 Main St,Hartford,CT,06106\n"
+    )
+    with ReplayServer() as srv:
+        monkeypatch.setenv("ASSETMAP_CENSUS_GEOCODER_URL", srv.url)
+        monkeypatch.setenv("ASSETMAP_NOMINATIM_URL", srv.url)
+        monkeypatch.setenv("ASSETMAP_GEOCODE_CACHE_PATH", str(tmp_path / "geocode.sqlite"))
+        monkeypatch.setenv("ASSETMAP_USER_AGENT", "assetmap-tests/0.1 (tests@example.org)")
+        get_settings.cache_clear()
+        try:
+            at = _data_page()
+            at.file_uploader[0].set_value(("geo.csv", csv_text.encode(), "text/csv")).run()
+            assert not at.exception
+            assert any("no location yet" in w.value for w in at.warning)
+            at.button(key="data_geocode").click().run()
+            assert not at.exception
+            bars = at.get("progress")
+            assert bars and any("Geocoding done: 2 of 2" in str(b.proto.text) for b in bars)
+            assert srv.hits  # organisation addresses went to the (local) Census service
+            at.button(key="data_save").click().run()  # the located rows are what gets saved
+            assert not at.exception
+            from ui import registry
+
+            saved = registry.store().partners()
+            geo = saved[saved["name"].isin(["Geo Pantry", "Geo Clinic"])]
+            assert len(geo) == 2 and geo.geometry.notna().all()
+        finally:
+            get_settings.cache_clear()

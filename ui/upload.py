@@ -178,6 +178,11 @@ def geocode_missing(frame: gpd.GeoDataFrame, *, key: str) -> gpd.GeoDataFrame:
     """Offer to geocode partner rows without a point (organisation addresses only)."""
     from assetmap.geocode import geocode_frame
 
+    sig = hash(tuple(frame["partner_id"].astype(str)))
+    done = st.session_state.get(f"{key}_result")
+    if done is not None and done[0] == sig:  # geocoded in an earlier run of this upload
+        st.success(done[2])
+        return done[1]
     missing = unlocated(frame)
     if not missing:
         return frame
@@ -214,7 +219,9 @@ def geocode_missing(frame: gpd.GeoDataFrame, *, key: str) -> gpd.GeoDataFrame:
     result = frame.copy()
     result.loc[keep, "geometry"] = pts[keep.to_numpy()]
     found = int(keep.sum()) - unlocated(result)
-    bar.progress(1.0, text=f"Geocoding done: {found} of {int(keep.sum())} found")
+    msg = f"Geocoding done: {found} of {int(keep.sum())} found"
+    bar.progress(1.0, text=msg)
+    st.session_state[f"{key}_result"] = (sig, result, msg)
     return result
 
 
