@@ -236,3 +236,12 @@ def pytest_runtest_makereport(item, call):
                 print(f"failure screenshot: {path}")
             except Exception:  # noqa: BLE001 - the page may be gone
                 pass
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """List the screenshots of this run at the end of the test report (CI logs show them)."""
+    shots = sorted(SHOTS.glob("*.png")) if SHOTS.exists() else []
+    if shots:
+        terminalreporter.section("browser screenshots")
+        for p in shots:
+            terminalreporter.write_line(str(p))
