@@ -171,12 +171,15 @@ def test_leader_views_gap_overlay_for_a_need_and_a_language(
     _settle(page)
     _pick(page, "Need", "Child care")
     _pick(page, "Families' language", "Spanish")
+    expect(page.get_by_label("Families' language")).to_have_value(
+        re.compile("Spanish"), timeout=WAIT
+    )
     metric = page.get_by_test_id("stMetric").filter(has_text="Schools with a gap: Child care")
     expect(metric).to_be_visible(timeout=WAIT)
+    # Hartford has schools whose Spanish-speaking families have no child care in Spanish nearby
+    expect(metric.get_by_test_id("stMetricValue")).not_to_have_text("0", timeout=WAIT)
     gaps_with = int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
-    assert (
-        gaps_with >= 1
-    )  # Hartford has schools whose Spanish-speaking families lack child care nearby
+    assert gaps_with >= 1
     charts = page.locator(
         '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
     )
