@@ -135,6 +135,8 @@ def conform_partners(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             for v in out[col]
         ]
     out["capacity"] = pd.to_numeric(out["capacity"], errors="coerce")
+    out["ada_accessible"] = [_as_optional_bool(v) for v in out["ada_accessible"]]
+    out["last_verified"] = [_as_iso_date(v) for v in out["last_verified"]]
     for col, default in _DEFAULTS.items():
         if col not in BOOL_COLUMNS:
             out[col] = out[col].where(out[col].notna() & (out[col].astype(str) != ""), default)
@@ -142,6 +144,33 @@ def conform_partners(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         out[PARTNER_COLUMNS[:-1] + extra + ["geometry"]], geometry="geometry", crs=CRS
     )
+
+
+def _as_optional_bool(v: Any) -> bool | None:
+    """True / False / None from booleans, 1.0/0.0, yes/no text; None when unknown."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return None
+    if isinstance(v, str):
+        t = v.strip().lower()
+        if t in ("1", "true", "yes", "y", "t", "si", "sí"):
+            return True
+        if t in ("0", "false", "no", "n", "f"):
+            return False
+        return None
+    return bool(v)
+
+
+def _as_iso_date(v: Any) -> str | None:
+    """ISO date text (YYYY-MM-DD) from dates, timestamps or text; None when empty or unreadable."""
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
+        return None
+    if hasattr(v, "strftime"):
+        return v.strftime("%Y-%m-%d")
+    text = str(v).strip()
+    if not text or text.lower() in ("nan", "none", "nat"):
+        return None
+    ts = pd.to_datetime(text, errors="coerce")
+    return None if pd.isna(ts) else ts.strftime("%Y-%m-%d")
 
 
 def lists_to_text(df: pd.DataFrame, columns: Iterable[str] = LIST_COLUMNS) -> pd.DataFrame:

@@ -47,12 +47,22 @@ class Location:
     quality: str = "exact"
 
 
-@functools.lru_cache(maxsize=1)
-def shipped_index() -> PartnerIndex:
-    """The index over the shipped partners (built once per process)."""
+@functools.lru_cache(maxsize=2)
+def shipped_index(*, public: bool = True) -> PartnerIndex:
+    """The index over the shipped partners (built once per process).
+
+    ``public=True`` (the default) indexes what a family may see: published records only,
+    sensitive sites (e.g. a domestic-violence shelter) without a location, so never found by
+    distance. Staff analysis uses ``public=False``.
+    """
     from assetmap.data import load_partners
 
-    return PartnerIndex.build(load_partners())
+    partners = load_partners()
+    if public:
+        from assetmap.auth import PUBLIC, visible_partners
+
+        partners = visible_partners(PUBLIC, partners)
+    return PartnerIndex.build(partners)
 
 
 def _check_point(lat: float, lon: float) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import geopandas as gpd
 import numpy as np
@@ -228,13 +227,10 @@ def test_fifty_thousand_points_stay_one_layer_each(tmp_path):
         geometry=gpd.points_from_xy(-73.6 + rng.random(n) * 1.8, 41.0 + rng.random(n)),
         crs=4326,
     )
-    t0 = time.perf_counter()
     html = partner_map(gdf).get_root().render()
-    elapsed = time.perf_counter() - t0
     assert len(_rows(html)) == n
     assert html.count("L.featureGroup.subGroup(") == 4
     assert len(html) < 6_000_000  # ~100 bytes a point, strings sent once
-    assert elapsed < 10
 
 
 def test_cluster_is_filled_once_after_its_subgroups_and_fit_comes_first():

@@ -11,6 +11,7 @@ import pytest
 from pyproj import Geod
 
 from assetmap._errors import InputError
+from assetmap.auth import PUBLIC, visible_partners
 from assetmap.cli import main
 from assetmap.data import load_partners
 from assetmap.near import near, resolve_place, resolve_school
@@ -44,7 +45,7 @@ def test_cli_near_downtown_hartford_matches_independent_great_circle(capsys):
         == 0
     )
     got = json.loads(capsys.readouterr().out)
-    partners = load_partners()
+    partners = visible_partners(PUBLIC, load_partners())  # what the public may see
     partners = partners[partners.geometry.notna()]
     expected = {
         pid
@@ -122,3 +123,35 @@ def test_cli_bad_input_exits_2_without_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "Atlantis" in proc.stderr
+
+
+def test_near_public_view_hides_sensitive_and_unpublished(capsys):
+    all_partners = load_partners()
+    hidden = all_partners[all_partners["sensitive"] | ~all_partners["published"]]
+    assert len(hidden) >= 2
+    for _, row in hidden.iterrows():
+        g = row.geometry
+        assert (
+            main(["near", "--lat", str(g.y), "--lon", str(g.x), "--radius-km", "0.5", "--json"])
+            == 0
+        )
+        public_ids = {r["partner_id"] for r in json.loads(capsys.readouterr().out)}
+        assert row["partner_id"] not in public_ids
+        assert (
+            main(
+                [
+                    "near",
+                    "--lat",
+                    str(g.y),
+                    "--lon",
+                    str(g.x),
+                    "--radius-km",
+                    "0.5",
+                    "--staff",
+                    "--json",
+                ]
+            )
+            == 0
+        )
+        staff_ids = {r["partner_id"] for r in json.loads(capsys.readouterr().out)}
+        assert row["partner_id"] in staff_ids

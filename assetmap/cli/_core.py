@@ -50,16 +50,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--radius-km", type=float, help="every match within this distance")
     p.add_argument("--limit", type=int, help="at most this many (default 10 without --radius-km)")
     p.add_argument("--partners", help="a partner file instead of the shipped data")
+    p.add_argument(
+        "--staff",
+        action="store_true",
+        help="staff view of the shipped data: include unpublished records and sensitive locations",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_near)
 
 
-def _load_index(path: str | None):
+def _load_index(path: str | None, *, public: bool = False):
+    """The shipped index (public view unless ``public=False``) or one over a partner file."""
     from assetmap.index import PartnerIndex
     from assetmap.near import shipped_index
 
     if not path:
-        return shipped_index()
+        return shipped_index(public=public)
     from assetmap.schema import load_file
 
     gdf, report = load_file(path, kind="partners")
@@ -75,7 +81,7 @@ def _near(args: argparse.Namespace) -> int:
 
     if (args.lat is None) != (args.lon is None):
         raise InputError("give both --lat and --lon (e.g. --lat 41.7637 --lon -72.6851)")
-    index = _load_index(args.partners)
+    index = _load_index(args.partners, public=not args.staff)
     res = near(
         index,
         lat=args.lat,
