@@ -3,7 +3,7 @@
 #   chromium (browser tests through Playwright), PostgreSQL + PostGIS (store tests).
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-noto-core fonts-noto-cjk)
+{ command -v chromium >/dev/null 2>&1 && [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; } || need+=(chromium fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgis postgresql-15-postgis-3)
 if [ ${#need[@]} -gt 0 ]; then
