@@ -196,10 +196,42 @@ def browser():
         b.close()
 
 
+def _serve_map_assets_locally(ctx) -> None:
+    """Answer the CDN requests of the folium maps (Leaflet, clustering) from local npm copies.
+
+    This machine has no internet, so without this the map iframes stay blank in screenshots.
+    Tiles get a blank image (the map shows markers and boundaries on a plain background).
+    If the npm copies cannot be had, maps stay blank and the journeys still run.
+    """
+    from benchmarks.bench_browser import _PNG_1PX, _local_files
+
+    try:
+        files = _local_files()
+    except Exception as exc:  # npm registry unreachable: maps stay blank, nothing else changes
+        print(f"map assets not served locally ({exc}); map iframes will be blank")
+        return
+
+    def route(r, _request=None):
+        url = r.request.url
+        if url.startswith(("http://127.0.0.1", "http://localhost")):
+            return r.continue_()
+        fname = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        local = files.get(fname)
+        if local is not None and local.exists():
+            return r.fulfill(path=str(local))
+        if fname.endswith(".png") or "tile" in url:
+            return r.fulfill(body=_PNG_1PX, content_type="image/png")
+        ctype = "text/css" if fname.endswith(".css") else "text/javascript"
+        return r.fulfill(body="", content_type=ctype)
+
+    ctx.route("**/*", route)
+
+
 @pytest.fixture
 def page(browser, request):
     """A fresh context+page; dialogs are recorded (an XSS alert would land here)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 2000}, accept_downloads=True)
+    _serve_map_assets_locally(ctx)
     pg = ctx.new_page()
     pg.dialogs = []  # type: ignore[attr-defined]
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
