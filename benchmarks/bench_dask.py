@@ -53,7 +53,14 @@ def _peak_rss():
 
 
 def _run(
-    label: str, schools, partners, profile, *, npartitions: int, compare: bool
+    label: str,
+    schools,
+    partners,
+    profile,
+    *,
+    npartitions: int,
+    compare: bool,
+    workers_list: tuple[int, ...] = (1, 2),
 ) -> list[Result]:
     from assetmap.index import PartnerIndex
 
@@ -62,7 +69,7 @@ def _run(
     times: dict[int, float] = {}
     mem_total = psutil.virtual_memory().total
     frames = None
-    for workers in (1, 2):
+    for workers in workers_list:
         with _peak_rss() as peak, dask_client(n_workers=workers) as client:
             t0 = time.perf_counter()
             res = analyse_dask(
@@ -87,15 +94,16 @@ def _run(
             )
         )
         out.append(Result(f"dask_peak_memory_{label}_{workers}w", peak[0] / 1e9, "GB"))
-    out.append(
-        Result(
-            f"dask_scaling_{label}_1_to_2_workers",
-            times[2],
-            "s",
-            times[1],
-            note="ratio = t(1 worker) / t(2 workers)",
+    if 1 in times and 2 in times:
+        out.append(
+            Result(
+                f"dask_scaling_{label}_1_to_2_workers",
+                times[2],
+                "s",
+                times[1],
+                note="ratio = t(1 worker) / t(2 workers)",
+            )
         )
-    )
     if compare:
         from assetmap.coverage import gaps
         from assetmap.match import match_all, prepare
@@ -137,11 +145,17 @@ def run_statewide() -> list[Result]:
     return _run("statewide_1500x50k", schools, partners, profile, npartitions=8, compare=True)
 
 
-def run_national(n_schools: int = 100_000, n_partners: int = 2_000_000) -> list[Result]:
+def run_national(
+    n_schools: int = 100_000,
+    n_partners: int = 2_000_000,
+    workers_list: tuple[int, ...] = (1, 2),
+) -> list[Result]:
     schools, partners = synth.national(n_schools=n_schools, n_partners=n_partners)
     profile = synth.need_profile(schools)
     label = f"national_{n_schools // 1000}kx{n_partners // 1_000_000}M"
-    return _run(label, schools, partners, profile, npartitions=32, compare=False)
+    return _run(
+        label, schools, partners, profile, npartitions=32, compare=False, workers_list=workers_list
+    )
 
 
 def run_all() -> list[Result]:
