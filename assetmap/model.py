@@ -6,6 +6,7 @@ memory and ``;``-joined text in files (GeoJSON, GeoPackage, CSV).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -160,6 +161,9 @@ def _as_optional_bool(v: Any) -> bool | None:
     return bool(v)
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])")
+
+
 def _as_iso_date(v: Any) -> str | None:
     """ISO date text (YYYY-MM-DD) from dates, timestamps or text; None when empty or unreadable."""
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
@@ -167,6 +171,8 @@ def _as_iso_date(v: Any) -> str | None:
     if hasattr(v, "strftime"):
         return v.strftime("%Y-%m-%d")
     text = str(v).strip()
+    if _ISO_DATE.match(text):  # the common case, no parsing
+        return text[:10]
     if not text or text.lower() in ("nan", "none", "nat"):
         return None
     ts = pd.to_datetime(text, errors="coerce")
