@@ -113,9 +113,9 @@ def test_family_page_fits_a_phone_without_horizontal_scrolling(browser, app_url:
 
 def _sign_in(page: Page, url: str, user: str, password: str) -> None:
     page.goto(url + "/sign_in")
-    page.get_by_label("Username").wait_for(timeout=WAIT)
+    page.get_by_label("Username", exact=True).wait_for(timeout=WAIT)
     _settle(page)
-    page.get_by_label("Username").fill(user)
+    page.get_by_label("Username", exact=True).fill(user)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     nav = page.get_by_test_id("stSidebarNav")
@@ -130,7 +130,8 @@ def _nav(page: Page, title: str) -> None:
 
 
 def _pick(page: Page, label: str, option: str) -> None:
-    box = page.get_by_label(label)
+    # by role and exact name: a heading such as "Coverage per need" also carries a label
+    box = page.get_by_role("combobox", name=label, exact=True)
     box.click()
     box.fill(option)
     page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
@@ -171,7 +172,7 @@ def test_leader_views_gap_overlay_for_a_need_and_a_language(
     _settle(page)
     _pick(page, "Need", "Child care")
     _pick(page, "Families' language", "Spanish")
-    expect(page.get_by_label("Families' language")).to_have_value(
+    expect(page.get_by_role("combobox", name="Families' language", exact=True)).to_have_value(
         re.compile("Spanish"), timeout=WAIT
     )
     metric = page.get_by_test_id("stMetric").filter(has_text="Schools with a gap: Child care")
