@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
 _CACHE_SIZE = 256
 _TIE_EXTRA = 4  # extra neighbours fetched to break distance ties by position
+_BLOCK = 128  # queries per dense block in pairs_within
 
 
 def to_xyz(lat: np.ndarray | Sequence[float], lon: np.ndarray | Sequence[float]) -> np.ndarray:
@@ -337,34 +338,65 @@ class PartnerIndex:
         needs: Iterable[str] = (),
         categories: Iterable[str] = (),
         languages: Iterable[str] = (),
+        sort: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (query, partner) pair within the radius (scalar or one per query).
 
-        Returns numpy arrays ``(query_index, partner_position, distance_km)`` sorted by query
-        then distance. Pairs stay in arrays (never Python lists) so millions are cheap.
+        Returns numpy arrays ``(query_index, partner_position, distance_km)``, sorted by query,
+        distance, partner when ``sort`` (else each query's pairs are contiguous, in no set
+        order). Pairs stay in arrays (never Python lists) so millions are cheap.
+
+        Method: queries are taken in spatially coherent blocks (the leaf order of a k-d tree
+        on them); one ball query per block (centre, block radius + the largest reach) gives
+        the candidate partners, and exact chord distances are computed densely for block x
+        candidates. Exact by the triangle inequality; on a dense statewide set this is
+        several times faster than ``sparse_distance_matrix``.
         """
         q = to_xyz(lats, lons)
         radius = np.broadcast_to(np.asarray(radius_km, dtype=float), (len(q),))
         sub = self._sub(needs, categories, languages)
-        empty = (
-            np.array([], dtype=np.int64),
-            np.array([], dtype=np.int64),
-            np.array([], dtype=float),
-        )
         if sub.tree is None or len(q) == 0:
-            return empty
-        rmax = float(radius.max())
-        qtree = cKDTree(q)
-        sdm = qtree.sparse_distance_matrix(
-            sub.tree, float(km_to_chord(rmax)), output_type="ndarray"
-        )
-        qi = sdm["i"].astype(np.int64)
-        pj = sub.positions[sdm["j"]]
-        dkm = chord_to_km(sdm["v"])  # ndarray output keeps zero distances (co-located points)
-        keep = dkm <= radius[qi] + 1e-9
-        qi, pj, dkm = qi[keep], pj[keep], dkm[keep]
-        order = np.lexsort((pj, dkm, qi))
-        return qi[order], pj[order], dkm[order]
+            return (
+                np.array([], dtype=np.int64),
+                np.array([], dtype=np.int64),
+                np.array([], dtype=float),
+            )
+        chord = km_to_chord(radius + 1e-9)
+        order = cKDTree(q, leafsize=_BLOCK // 2).indices  # leaf order: spatially coherent
+        data = sub.tree.data
+        out_q, out_p, out_d = [], [], []
+        for start in range(0, len(order), _BLOCK):
+            block = order[start : start + _BLOCK]
+            bq = q[block]
+            centre = bq.mean(axis=0)
+            spread = float(np.sqrt(((bq - centre) ** 2).sum(axis=1)).max())
+            cand = np.asarray(
+                sub.tree.query_ball_point(centre, spread + float(chord[block].max()) + 1e-6),
+                dtype=np.int64,
+            )
+            if len(cand) == 0:
+                continue
+            cd = data[cand]
+            d2 = np.zeros((len(block), len(cand)))
+            for axis in range(3):  # the tree's own formula: sqrt of summed squared differences
+                d2 += np.subtract.outer(bq[:, axis], cd[:, axis]) ** 2
+            r, c = np.nonzero(d2 <= (chord[block] ** 2)[:, None])
+            dkm = chord_to_km(np.sqrt(d2[r, c]))
+            keep = dkm <= radius[block[r]] + 1e-9
+            out_q.append(block[r[keep]])
+            out_p.append(sub.positions[cand[c[keep]]])
+            out_d.append(dkm[keep])
+        if not out_q:
+            return (
+                np.array([], dtype=np.int64),
+                np.array([], dtype=np.int64),
+                np.array([], dtype=float),
+            )
+        qi, pj, dkm = np.concatenate(out_q), np.concatenate(out_p), np.concatenate(out_d)
+        if sort:
+            o = np.lexsort((pj, dkm, qi))
+            qi, pj, dkm = qi[o], pj[o], dkm[o]
+        return qi, pj, dkm
 
     # ------------------------------------------------------------------ frame queries
     def _rows(self, positions: np.ndarray, distances: np.ndarray) -> gpd.GeoDataFrame:

@@ -294,6 +294,27 @@ def _next_smallest(values: np.ndarray, supp: np.ndarray, members: np.ndarray, to
     return -1
 
 
+def _widen(values: np.ndarray, supp: np.ndarray, groups: list[Group], k: int) -> int:
+    """The smallest published nonzero cell of any group linked to cell ``k`` through hidden
+    cells (k's own groups are all hidden, yet other margins still pin it); -1 if none."""
+    reached, frontier, seen = {k}, [k], set()
+    best, best_v = -1, np.inf
+    while frontier:
+        cell = frontier.pop()
+        for g, (t, m) in enumerate(groups):
+            if g in seen or (cell != t and cell not in m):
+                continue
+            seen.add(g)
+            for c in ([t] if t >= 0 else []) + m.tolist():
+                if supp[c]:
+                    if c not in reached:
+                        reached.add(c)
+                        frontier.append(c)
+                elif values[c] > 0 and (values[c], c) < (best_v, best):
+                    best, best_v = c, values[c]
+    return best
+
+
 def suppress_cells(
     values: np.ndarray,
     primary: np.ndarray,
@@ -322,6 +343,8 @@ def suppress_cells(
                 pick = _next_smallest(values, supp, m, t)
                 if pick >= 0 and values[pick] < best_v:
                     best, best_v = pick, values[pick]
+            if best < 0:  # every cell of its own groups is hidden: widen to linked groups
+                best = _widen(values, supp, groups, int(k))
             if best >= 0:
                 supp[best] = True
                 added = True
