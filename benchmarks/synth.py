@@ -219,9 +219,7 @@ def need_profile_rows(
     other = np.array([rng.multinomial(r, m / m.sum()) for r, m in zip(rest, mix, strict=True)])
     prevalence = rng.uniform(0.05, 0.45, len(needs))
     school_ids = schools["school_id"].astype(str).to_numpy()
-    names = (
-        schools["name"] if "name" in schools.columns else schools.get("school_name", school_ids)
-    )
+    names = schools["name"] if "name" in schools.columns else schools.get("school_name", school_ids)
     names = np.asarray(names, dtype=object)
     districts = schools["district_id"].astype(str).to_numpy()
     s_idx, l_code, fam = [], [], []
