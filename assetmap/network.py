@@ -24,7 +24,10 @@ fills slots one at a time by marginal gain: per need the coverage term is a weig
 maximum-coverage problem under a cardinality constraint, for which that greedy is a
 (1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978). The partner penalty and score
 term make the full objective non-monotone, hence the exact refinements; the tests compare
-the choice against brute force on small instances.
+the choice against brute force on small instances. The solvers live in
+:mod:`assetmap.netsolve`; the sequential choice and the swap search run vectorised over
+every school at once (one numpy grid of school x need x candidate), and a school solved
+alone gets the same choice (tested).
 
 Partners leading for more than ``settings.lead_partner_load_warning`` schools are flagged
 ``overloaded`` (``lead_load`` counts the schools they lead for).
@@ -32,11 +35,9 @@ Partners leading for more than ``settings.lead_partner_load_warning`` schools ar
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -54,6 +55,16 @@ from assetmap.match import (
     prepare,
 )
 from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
+from assetmap.netsolve import (
+    SLOTS,
+    Batch,
+    NetworkInstance,
+    blank_arrays,
+    objective,
+    solve,
+    solve_exact,
+    solve_greedy,
+)
 from assetmap.settings import Settings
 from assetmap.taxonomy import load_taxonomy
 
@@ -102,296 +113,7 @@ NETWORK_COLUMNS = [
     "families_display",
 ]
 
-SLOTS = 3
 
-
-@dataclass
-class NetworkInstance:
-    """One school's choice problem. Candidates are identified by ``ids`` (partner positions).
-
-    ``demand[n]`` — families of need n per language (L,); ``covers[n]`` — (K_n, L) bool, which
-    languages candidate k serves; ``scores[n]`` — (K_n,) match scores; ``ids[n]`` — (K_n,)
-    partner ids (the same id may appear under several needs). K_n is at most 12.
-    """
-
-    needs: list[str]
-    demand: list[np.ndarray]
-    covers: list[np.ndarray]
-    scores: list[np.ndarray]
-    ids: list[np.ndarray]
-    mu: float = 0.1
-    lam: float = 0.02
-
-    def __post_init__(self) -> None:
-        tot = np.array([float(np.sum(d)) for d in self.demand], dtype=float)
-        n = len(tot)
-        self.w = (tot / tot.sum() if tot.sum() > 0 else np.full(n, 1.0 / max(n, 1))).tolist()
-        self.k = [min(SLOTS, len(i)) for i in self.ids]
-        self.sc = [np.asarray(x, dtype=float).tolist() for x in self.scores]
-        self.pid = [np.asarray(x).tolist() for x in self.ids]
-        # coverage of every subset of candidates (bitmask -> share), one numpy pass per need
-        self.cov_table: list[list[float]] = []
-        for d, cov in zip(self.demand, self.covers, strict=True):
-            kk = cov.shape[0]
-            if kk > 12:
-                raise ValueError("at most 12 candidates per need")
-            subsets = (np.arange(2**kk)[:, None] >> np.arange(kk)[None, :]) & 1
-            covered = (subsets @ cov.astype(np.int64)) > 0
-            total = float(np.sum(d))
-            table = covered @ np.asarray(d, dtype=float) / total if total > 0 else np.ones(2**kk)
-            if total > 0:
-                table[0] = 0.0
-            self.cov_table.append(table.tolist())
-
-    @property
-    def weights(self) -> np.ndarray:
-        return np.array(self.w)
-
-    def slots(self, n: int) -> int:
-        return self.k[n]
-
-    def coverage(self, n: int, chosen: Iterable[int]) -> float:
-        """cov_n of a set of candidate indexes."""
-        return self.cov_table[n][sum(1 << c for c in set(chosen))]
-
-
-def objective(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> float:
-    """F of a choice: ``choice[n]`` is the tuple of candidate indexes chosen for need n."""
-    f = 0.0
-    used: set = set()
-    for n, sel in enumerate(choice):
-        if not sel:
-            continue
-        sc = inst.sc[n]
-        mean = sum(sc[c] for c in sel) / len(sel)
-        f += inst.w[n] * (inst.cov_table[n][sum(1 << c for c in sel)] + inst.mu * mean)
-        pid = inst.pid[n]
-        used.update(pid[c] for c in sel)
-    return f - inst.lam * len(used)
-
-
-def n_choices(inst: NetworkInstance) -> int:
-    total = 1
-    for n in range(len(inst.needs)):
-        total *= math.comb(len(inst.ids[n]), inst.slots(n))
-        if total > 10**12:
-            break
-    return total
-
-
-def solve_exact(inst: NetworkInstance) -> list[tuple[int, ...]]:
-    """Best choice by enumeration (first best in lexicographic order on ties)."""
-    options = [
-        list(itertools.combinations(range(len(inst.ids[n])), inst.slots(n)))
-        for n in range(len(inst.needs))
-    ]
-    best, best_f = None, -np.inf
-    for choice in itertools.product(*options):
-        f = objective(inst, list(choice))
-        if f > best_f + 1e-12:
-            best, best_f = list(choice), f
-    return best if best is not None else [() for _ in inst.needs]
-
-
-def solve_greedy(inst: NetworkInstance, *, local_search: bool = True) -> list[tuple[int, ...]]:
-    """Greedy marginal-gain filling of every need's slots, then 1-swap local search."""
-    chosen: list[list[int]] = [[] for _ in inst.needs]
-    masks = [0] * len(inst.needs)
-    used: set = set()
-    for _ in range(sum(inst.k)):
-        best, best_gain = None, -np.inf
-        for n in range(len(inst.needs)):
-            m = len(chosen[n])
-            if m >= inst.k[n]:
-                continue
-            tab, sc, pid, wn = inst.cov_table[n], inst.sc[n], inst.pid[n], inst.w[n]
-            base = tab[masks[n]]
-            s_cur = sum(sc[c] for c in chosen[n])
-            mean_old = s_cur / m if m else 0.0
-            for c in range(len(sc)):
-                if masks[n] >> c & 1:
-                    continue
-                gain = wn * (
-                    tab[masks[n] | 1 << c] - base + inst.mu * ((s_cur + sc[c]) / (m + 1) - mean_old)
-                ) - (0.0 if pid[c] in used else inst.lam)
-                if gain > best_gain + 1e-12:
-                    best, best_gain = (n, c), gain
-        if best is None:
-            break
-        n, c = best
-        chosen[n].append(c)
-        masks[n] |= 1 << c
-        used.add(inst.pid[n][c])
-    choice = [tuple(sorted(c)) for c in chosen]
-    if local_search:
-        choice = _swap_search(inst, choice)
-    return choice
-
-
-def _options(inst: NetworkInstance, n: int) -> list[tuple[float, int, tuple[int, ...]]]:
-    """Every set of ``k_n`` candidates of need n: (own value g_n, bitmask, indexes)."""
-    key = ("options", n)
-    cache = inst.__dict__.setdefault("_opt_cache", {})
-    if key not in cache:
-        sc, tab, wn = inst.sc[n], inst.cov_table[n], inst.w[n]
-        opts = []
-        for sel in itertools.combinations(range(len(sc)), inst.k[n]):
-            mask = sum(1 << c for c in sel)
-            mean = sum(sc[c] for c in sel) / len(sel) if sel else 0.0
-            opts.append((wn * (tab[mask] + inst.mu * mean), mask, sel))
-        opts.sort(key=lambda o: -o[0])
-        cache[key] = opts
-    return cache[key]
-
-
-def solve_sequential(inst: NetworkInstance, *, local_search: bool = True) -> list[tuple[int, ...]]:
-    """Needs in decreasing weight; each takes its best set given the partners already chosen
-    (own value minus ``lam`` per new partner, exact per need), then 1-swap local search.
-    With ``lam = 0`` the needs decouple and this is the exact optimum."""
-    order = sorted(range(len(inst.needs)), key=lambda n: -inst.w[n])
-    used: dict = {}
-    choice: list[tuple[int, ...]] = [()] * len(inst.needs)
-    for n in order:
-        pid = inst.pid[n]
-        best, best_v = (), -np.inf
-        for g, _, sel in _options(inst, n):
-            if g <= best_v:
-                break  # sorted by g; the penalty only lowers values
-            v = g - inst.lam * sum(1 for c in sel if pid[c] not in used)
-            if v > best_v + 1e-12:
-                best, best_v = sel, v
-        choice[n] = best
-        for c in best:
-            used[pid[c]] = used.get(pid[c], 0) + 1
-    return _swap_search(inst, choice) if local_search else choice
-
-
-def _swap_search(inst: NetworkInstance, choice: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
-    """Best-improvement 1-swap search with O(1) objective deltas (replace one chosen
-    candidate of one need by another candidate of that need)."""
-    choice = [tuple(c) for c in choice]
-    used: dict = {}
-    for n, sel in enumerate(choice):
-        for c in sel:
-            used[inst.pid[n][c]] = used.get(inst.pid[n][c], 0) + 1
-    for _ in range(1000):
-        best_delta, best_move = 1e-12, None
-        for n, sel in enumerate(choice):
-            if not sel:
-                continue
-            tab, sc, pid, wn, k = inst.cov_table[n], inst.sc[n], inst.pid[n], inst.w[n], len(sel)
-            mask = sum(1 << c for c in sel)
-            base = tab[mask]
-            for out in sel:
-                rem = 1 if used[pid[out]] == 1 else 0
-                m_out = mask & ~(1 << out)
-                for c in range(len(sc)):
-                    if mask >> c & 1:
-                        continue
-                    add = 0 if pid[c] in used and not (pid[c] == pid[out] and rem) else 1
-                    delta = wn * (tab[m_out | 1 << c] - base + inst.mu * (sc[c] - sc[out]) / k)
-                    delta -= inst.lam * (add - rem)
-                    if delta > best_delta:
-                        best_delta, best_move = delta, (n, out, c)
-        if best_move is None:
-            return choice
-        n, out, c = best_move
-        choice[n] = tuple(sorted([x for x in choice[n] if x != out] + [c]))
-        po, pc = inst.pid[n][out], inst.pid[n][c]
-        used[po] -= 1
-        if used[po] == 0:
-            del used[po]
-        used[pc] = used.get(pc, 0) + 1
-    return choice
-
-
-def solve_branch_and_bound(
-    inst: NetworkInstance, *, start: list[tuple[int, ...]] | None = None, max_nodes: int = 200_000
-) -> tuple[list[tuple[int, ...]], bool]:
-    """Exact search: depth-first over needs, options in decreasing order of their own value,
-    pruned with the bound ``value so far + sum of the best remaining option values -
-    lam * partners used so far`` (the partner penalty only grows). Starts from ``start``
-    (default: greedy + swap). Returns ``(choice, proven_optimal)``; the proof fails only when
-    ``max_nodes`` is exhausted, and then the best choice found is returned."""
-    n_needs = len(inst.needs)
-    if n_needs == 0:
-        return [], True
-    options = [
-        [(g, sel, frozenset(inst.pid[n][c] for c in sel)) for g, _, sel in _options(inst, n)]
-        for n in range(n_needs)
-    ]
-    # needs with the most spread in option values first prunes best
-    order = sorted(range(n_needs), key=lambda n: -(options[n][0][0] - options[n][-1][0]))
-    best_rest = [0.0] * (n_needs + 1)
-    for i in range(n_needs - 1, -1, -1):
-        best_rest[i] = best_rest[i + 1] + options[order[i]][0][0]
-    best_choice = list(start) if start is not None else solve_sequential(inst)
-    best_f = objective(inst, best_choice)
-    picked: list[tuple[int, ...]] = [()] * n_needs
-    nodes = 0
-    complete = True
-
-    def dfs(i: int, value: float, used: dict) -> None:
-        nonlocal best_f, best_choice, nodes, complete
-        if not complete:
-            return
-        if i == n_needs:
-            f = value - inst.lam * len(used)
-            if f > best_f + 1e-12:
-                best_f, best_choice = f, list(picked)
-            return
-        n = order[i]
-        for g, sel, ids in options[n]:
-            nodes += 1
-            if nodes > max_nodes:
-                complete = False
-                return
-            base_bound = value + g + best_rest[i + 1] - inst.lam * len(used)
-            if base_bound <= best_f + 1e-12:
-                break  # options are sorted by g: no later option can do better
-            n_new = sum(1 for x in ids if x not in used)
-            if base_bound - inst.lam * n_new <= best_f + 1e-12:
-                continue
-            for x in ids:
-                used[x] = used.get(x, 0) + 1
-            picked[n] = sel
-            dfs(i + 1, value + g, used)
-            for x in ids:
-                used[x] -= 1
-                if used[x] == 0:
-                    del used[x]
-            picked[n] = ()
-
-    dfs(0, 0.0, {})
-    return best_choice, complete
-
-
-def solve(
-    inst: NetworkInstance,
-    *,
-    exact_limit: int = 256,
-    bnb_limit: int = 10**7,
-    method: str = "auto",
-    max_nodes: int = 20_000,
-) -> list[tuple[int, ...]]:
-    """The school's choice. ``auto``: enumeration when there are at most ``exact_limit``
-    choices; greedy + swap search refined by branch and bound up to ``bnb_limit`` choices
-    (exact unless the ``max_nodes`` budget runs out — then the best choice found); beyond
-    that, greedy + swap search. ``exact`` always enumerates; ``greedy`` stops after the swap
-    search."""
-    size = n_choices(inst)
-    if method == "exact" or (method == "auto" and size <= exact_limit):
-        return solve_exact(inst)
-    start = solve_greedy(inst) if method == "greedy" else solve_sequential(inst)
-    if method in ("greedy", "sequential") or (method == "auto" and size > bnb_limit):
-        return start
-    choice, proven = solve_branch_and_bound(inst, start=start, max_nodes=max_nodes)
-    if not proven:
-        log.debug("network: branch and bound budget reached; best choice found is used")
-    return choice
-
-
-# ------------------------------------------------------------------------------ the frame
 def build_network(
     school_ids: Iterable[str] | None = None,
     *,
@@ -404,12 +126,23 @@ def build_network(
     district: str | None = None,
     candidates: int = 6,
     exact_limit: int = 256,
+    bnb_limit: int = 10**7,
     method: str = "auto",
     mu: float = 0.1,
     lam: float = 0.02,
 ) -> pd.DataFrame:
     """The network frame (NETWORK_COLUMNS) for the given schools, or every surveyed school of
-    ``district``, or all surveyed schools."""
+    ``district``, or all surveyed schools.
+
+    Every school's problem sits on one (school x need x candidate) grid. ``auto``: schools
+    with at most ``bnb_limit`` possible choices are solved one by one (enumeration up to
+    ``exact_limit``, else branch and bound from the sequential choice); the rest all at once
+    by the vectorised sequential choice + 1-swap search (:class:`assetmap.netsolve.Batch`).
+    ``sequential`` uses the batch for every school, ``exact`` and ``greedy`` the per-school
+    solvers.
+    """
+    if not 1 <= candidates <= 12:
+        raise ValueError("candidates must be between 1 and 12")
     ctx = context or prepare(
         partners_index=_require_index(partners_index),
         profile=profile,
@@ -423,160 +156,264 @@ def build_network(
         pos = np.flatnonzero(ctx.schools["district_id"].astype(str).to_numpy() == str(district))
     else:
         pos = np.arange(len(ctx.schools))
-    tax = load_taxonomy()
+    pos = pd.unique(np.asarray(pos, dtype=np.int64))
     needs = needs_of(ctx, pos)
-    # candidates per (need, school) -> arrays
-    per_need: dict[str, dict[int, dict[str, np.ndarray]]] = {}
-    nearest: dict[str, dict[int, tuple[float, int]]] = {}
-    mats: dict[str, np.ndarray] = {}
-    for need in needs:
+    n_s, n_n, n_l = len(pos), len(needs), len(ctx.languages)
+    if n_s == 0 or n_n == 0:
+        return pd.DataFrame(columns=NETWORK_COLUMNS)
+    row_of = np.full(len(ctx.schools), -1, dtype=np.int64)
+    row_of[pos] = np.arange(n_s)
+    arr = blank_arrays(n_s, n_n, candidates, n_l)
+    dist = np.zeros((n_s, n_n, candidates))
+    cover_share = np.zeros((n_s, n_n, candidates))
+    gaps: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
+    for ni, need in enumerate(needs):
         with_need = _schools_with_need(ctx, need, pos)
         pairs = best_pairs(ctx, need, with_need, candidates)
-        _, mats[need] = ctx.demand(need)
-        groups: dict[int, dict[str, np.ndarray]] = {}
+        arr["demand"][:, ni] = ctx.demand(need)[1][pos]
         if len(pairs):
-            bounds = np.flatnonzero(np.r_[True, pairs.school[1:] != pairs.school[:-1], True])
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-                groups[int(pairs.school[a])] = {
-                    "partner": pairs.partner[a:b],
-                    "distance": pairs.distance_km[a:b],
-                    "coverage": pairs.language_coverage[a:b],
-                    "score": pairs.score[a:b],
-                }
-        per_need[need] = groups
-        lacking = np.array([s for s in with_need if int(s) not in groups], dtype=np.int64)
+            r = row_of[pairs.school]
+            first = np.r_[True, pairs.school[1:] != pairs.school[:-1]]
+            rank = np.arange(len(pairs)) - np.maximum.accumulate(
+                np.where(first, np.arange(len(pairs)), 0)
+            )
+            arr["ids"][r, ni, rank] = pairs.partner
+            arr["scores"][r, ni, rank] = pairs.score
+            arr["covers"][r, ni, rank] = ctx.partner_lang[pairs.partner]
+            dist[r, ni, rank] = pairs.distance_km
+            cover_share[r, ni, rank] = pairs.language_coverage
+            arr["count"][:, ni] = np.bincount(r, minlength=n_s)
+            arr["present"][:, ni] = arr["count"][:, ni] > 0
+        lacking = with_need[~np.isin(with_need, pairs.school)]
         if len(lacking):
             d, j = nearest_beyond(ctx, need, lacking)
-            nearest[need] = {
-                int(s): (float(dd), int(jj)) for s, dd, jj in zip(lacking, d, j, strict=True)
-            }
-    rows: list[dict] = []
-    for s in pos:
-        s = int(s)
-        s_needs = [n for n in needs if s in per_need[n] or s in nearest.get(n, {})]
-        inst_needs = [n for n in s_needs if s in per_need[n]]
+            gaps.append((row_of[lacking], ni, d, j))
+    batch = Batch(**arr, mu=mu, lam=lam)
+    choice = _choose(batch, needs, method, exact_limit, bnb_limit)
+    return _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps)
+
+
+def _choose(
+    batch: Batch, needs: list[str], method: str, exact_limit: int, bnb_limit: int
+) -> np.ndarray:
+    """Option index per (school, need): the batch solver where the problem is large, the
+    per-school solvers (exact, branch and bound, greedy) where asked or affordable."""
+    if method not in ("auto", "exact", "greedy", "sequential"):
+        raise ValueError(f"unknown network method {method!r}")
+    choice = batch.solve()
+    if method == "sequential":
+        return choice
+    combos = np.array([math.comb(c, min(SLOTS, c)) for c in range(13)], dtype=float)
+    size = np.where(batch.present, combos[batch.count], 1.0).prod(axis=1)
+    one_by_one = (
+        np.ones(len(size), dtype=bool) if method in ("exact", "greedy") else size <= bnb_limit
+    )
+    for s in np.flatnonzero(one_by_one & batch.present.any(axis=1)):
+        inst_needs = np.flatnonzero(batch.present[s])
         inst = NetworkInstance(
-            needs=inst_needs,
-            demand=[mats[n][s] for n in inst_needs],
-            covers=[ctx.partner_lang[per_need[n][s]["partner"]] for n in inst_needs],
-            scores=[per_need[n][s]["score"] for n in inst_needs],
-            ids=[per_need[n][s]["partner"] for n in inst_needs],
-            mu=mu,
-            lam=lam,
+            needs=[needs[n] for n in inst_needs],
+            demand=[batch.demand[s, n] for n in inst_needs],
+            covers=[batch.covers[s, n, : batch.count[s, n]] for n in inst_needs],
+            scores=[batch.scores[s, n, : batch.count[s, n]] for n in inst_needs],
+            ids=[batch.ids[s, n, : batch.count[s, n]] for n in inst_needs],
+            mu=batch.mu,
+            lam=batch.lam,
         )
-        choice = solve(inst, exact_limit=exact_limit, method=method) if inst_needs else []
-        chosen_by_need = dict(zip(inst_needs, choice, strict=True))
-        all_chosen: dict[int, list[str]] = {}
-        for n in inst_needs:
-            for c in chosen_by_need[n]:
-                all_chosen.setdefault(int(per_need[n][s]["partner"][c]), []).append(n)
-        for need in s_needs:
-            if need not in chosen_by_need:
-                d, j = nearest[need][s]
-                rows.append(_gap_row(ctx, s, need, d, j, tax))
-                continue
-            cand = per_need[need][s]
-            sel = list(chosen_by_need[need])
-            sel.sort(key=lambda c: (-cand["coverage"][c], -cand["score"][c], cand["distance"][c]))
-            covered = np.zeros(len(ctx.languages), dtype=bool)
-            for rank, c in enumerate(sel, start=1):
-                ppos = int(cand["partner"][c])
-                gained = ctx.partner_lang[ppos] & ~covered
-                reason = _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos)
-                covered |= ctx.partner_lang[ppos]
-                rows.append(_row(ctx, s, need, rank, ppos, cand, c, reason, tax))
-    out = pd.DataFrame(
+        picked = solve(inst, exact_limit=exact_limit, bnb_limit=bnb_limit, method=method)
+        for n, sel in zip(inst_needs, picked, strict=True):
+            choice[s, n] = batch.lut[sum(1 << c for c in sel)]
+    return choice
+
+
+# ------------------------------------------------------------------------------ the frame
+def _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps) -> pd.DataFrame:
+    """NETWORK_COLUMNS rows: per school, per need (taxonomy order), lead + backups or a gap."""
+    tax = load_taxonomy()
+    langs = np.array(ctx.languages, dtype=object)
+    # chosen (school row, need, candidate), ranked by own coverage, score, distance
+    s_i, n_i = np.nonzero(choice >= 0)
+    o = choice[s_i, n_i]
+    size = batch.size[o]
+    s_c = np.repeat(s_i, size)
+    n_c = np.repeat(n_i, size)
+    c_c = np.concatenate([batch.members[x, : size[k]] for k, x in enumerate(o)] or [[]])
+    c_c = c_c.astype(np.int64)
+    cov = cover_share[s_c, n_c, c_c]
+    sco = batch.scores[s_c, n_c, c_c]
+    dkm = dist[s_c, n_c, c_c]
+    order = np.lexsort((c_c, dkm, -sco, -cov, n_c, s_c))
+    s_c, n_c, c_c, cov, sco, dkm = (x[order] for x in (s_c, n_c, c_c, cov, sco, dkm))
+    first = np.r_[True, (s_c[1:] != s_c[:-1]) | (n_c[1:] != n_c[:-1])]
+    rank = np.arange(len(s_c)) - np.maximum.accumulate(np.where(first, np.arange(len(s_c)), 0))
+    rank = rank + 1
+    ppos = batch.ids[s_c, n_c, c_c]
+    plang = ctx.partner_lang[ppos]
+    above = np.zeros_like(plang)
+    for back in (1, 2):  # languages of the partners ranked above (at most two)
+        ok = rank > back
+        above[ok] |= plang[np.flatnonzero(ok) - back]
+    needed = (batch.demand > 0) & (langs != UNKNOWN_LANGUAGE)[None, None, :]
+    not_en = langs != "en"
+    need_rows = needed[s_c, n_c]
+    speaks = need_rows & plang & not_en
+    adds = need_rows & plang & ~above & not_en
+    reasons = _reasons(ctx, needs, s_c, n_c, rank, ppos, cov, sco, dkm, speaks, adds, pos, tax)
+    # gap rows
+    g_s = np.concatenate([g[0] for g in gaps]) if gaps else np.zeros(0, dtype=np.int64)
+    g_n = np.concatenate([np.full(len(g[0]), g[1]) for g in gaps]) if gaps else g_s
+    g_d = np.concatenate([g[2] for g in gaps]) if gaps else np.zeros(0)
+    g_j = np.concatenate([g[3] for g in gaps]) if gaps else g_s
+    pc = _pcols(ctx)
+    gap_reason = [
+        f"Gap: no partner serving {tax.label(needs[n])} within "
+        f"{ctx.settings.reach_for(needs[n]):g} km ("
+        + (
+            f"nearest: {pc['name'][j]} at {d:.1f} km"
+            if j >= 0
+            else "no partner in the data serves this need"
+        )
+        + ")."
+        for n, d, j in zip(g_n.tolist(), g_d.tolist(), g_j.tolist(), strict=True)
+    ]
+    # all rows in school, need, rank order
+    n_chosen = len(s_c)
+    s_all = np.concatenate([s_c, g_s]).astype(np.int64)
+    n_all = np.concatenate([n_c, g_n]).astype(np.int64)
+    r_all = np.concatenate([rank, np.zeros(len(g_s), dtype=np.int64)])
+    p_all = np.concatenate([ppos, np.full(len(g_s), -1, dtype=np.int64)])
+    order = np.lexsort((r_all, n_all, s_all))
+    s_all, n_all, r_all, p_all = s_all[order], n_all[order], r_all[order], p_all[order]
+    is_gap = order >= n_chosen
+    src = np.where(is_gap, n_chosen, order)  # index into the chosen arrays (+ a gap slot)
+    reason_all = np.array(reasons + gap_reason, dtype=object)[order]
+    sp = pos[s_all]
+    sch = ctx.schools
+    sid = sch["school_id"].to_numpy(dtype=object)[sp]
+    need_arr = np.array(needs, dtype=object)[n_all]
+    small_d, need_d, _ = ctx.displays()
+    needed_codes: dict[bytes, list[str]] = {}
+    needed_list = []
+    for row in needed[s_all, n_all]:
+        key = row.tobytes()
+        if key not in needed_codes:
+            needed_codes[key] = [str(x) for x in langs[row]]
+        needed_list.append(list(needed_codes[key]))
+    pt = _ptext(ctx)
+    pj = np.where(p_all >= 0, p_all, len(ctx.index.partners))
+
+    def part(values: np.ndarray) -> pd.Series:
+        # a trailing None answers the gap rows (and works when there are no partners at all)
+        return pd.Series(np.append(np.asarray(values, dtype=object), None)[pj], dtype=object)
+
+    def num(values: np.ndarray, digits: int) -> pd.Series:
+        vals = np.append(np.asarray(values, dtype=float), np.nan)[src].tolist()
+        return pd.Series(
+            [None if g else round(v, digits) for v, g in zip(vals, is_gap.tolist(), strict=True)],
+            dtype=object,
+        )
+
+    lang_lists = pc["languages"]
+    frame = pd.DataFrame(
         {
-            c: pd.Series([r[c] for r in rows], dtype=object)
-            for c in NETWORK_COLUMNS
-            if c not in ("lead_load", "overloaded")
+            "school_id": pd.Series(sid, dtype=object),
+            "school_name": pd.Series(sch["school_name"].to_numpy(dtype=object)[sp], dtype=object),
+            "district_id": pd.Series(sch["district_id"].to_numpy(dtype=object)[sp], dtype=object),
+            "need": pd.Series(need_arr, dtype=object),
+            "need_label": pd.Series([tax.label(n) for n in need_arr], dtype=object),
+            "role": pd.Series(
+                np.where(is_gap, "gap", np.where(r_all == 1, "lead", "backup")), dtype=object
+            ),
+            "rank": r_all.astype(int),
+            "partner_id": part(pc["partner_id"]),
+            "partner_name": part(pc["name"]),
+            "category": part(pc["category"]),
+            "distance_km": num(dkm, 3),
+            "languages": pd.Series(
+                [list(lang_lists[p]) if p >= 0 else [] for p in p_all.tolist()], dtype=object
+            ),
+            "languages_needed": pd.Series(needed_list, dtype=object),
+            "language_coverage": num(cov, 4),
+            "score": num(sco, 4),
+            "reason": pd.Series(reason_all, dtype=object),
+            "mou_status": part(ctx.mou_status),
+            "example": pd.Series(np.append(pt["example"], False)[pj].astype(object)),
+            "stale": pd.Series(np.append(ctx.stale, False)[pj].astype(object)),
+            "partner_lat": part(ctx.index.lat.astype(float)),
+            "partner_lon": part(ctx.index.lon.astype(float)),
+            "school_lat": pd.Series(sch["lat"].to_numpy(dtype=float)[sp].astype(object)),
+            "school_lon": pd.Series(sch["lon"].to_numpy(dtype=float)[sp].astype(object)),
+            "phone": part(pt["phone"]),
+            "address": part(pt["address"]),
+            "hours": part(pt["hours"]),
+            "website": part(pt["website"]),
+            "families_display": pd.Series(
+                [
+                    small_d.get(s) or need_d.get((s, n), "")
+                    for s, n in zip(sid.tolist(), need_arr.tolist(), strict=True)
+                ],
+                dtype=object,
+            ),
         }
     )
-    for c in ("rank",):
-        out[c] = out[c].astype(int) if len(out) else out[c]
-    if out.empty:
-        return pd.DataFrame(columns=NETWORK_COLUMNS)
-    leads = out[out["role"] == "lead"].groupby("partner_id")["school_id"].nunique()
-    out["lead_load"] = out["partner_id"].map(leads).fillna(0).astype(int)
-    out["overloaded"] = out["lead_load"] > ctx.settings.lead_partner_load_warning
+    leads = frame[frame["role"] == "lead"].groupby("partner_id")["school_id"].nunique()
+    frame["lead_load"] = frame["partner_id"].map(leads).fillna(0).astype(int)
     limit = ctx.settings.lead_partner_load_warning
-    out["reason"] = [
-        r + f" Note: leads for {k} schools (above {limit}); consider sharing the lead role."
-        if o and role == "lead"
-        else r
-        for r, k, o, role in zip(
-            out["reason"], out["lead_load"], out["overloaded"], out["role"], strict=True
-        )
+    frame["overloaded"] = frame["lead_load"] > limit
+    flag = frame["overloaded"].to_numpy() & (frame["role"] == "lead").to_numpy()
+    frame.loc[flag, "reason"] = [
+        f"{r} Note: leads for {k} schools (above {limit}); consider sharing the lead role."
+        for r, k in zip(frame.loc[flag, "reason"], frame.loc[flag, "lead_load"], strict=True)
     ]
-    return out[NETWORK_COLUMNS]
+    return frame[NETWORK_COLUMNS]
+
+
+def _reasons(ctx, needs, s_c, n_c, rank, ppos, cov, sco, dkm, speaks, adds, pos, tax) -> list[str]:
+    """Why each chosen partner is there (lead: coverage and languages; backup: what it adds)."""
+    names = _pcols(ctx)["name"]
+    labels = [tax.label(n) for n in needs]
+    langs = np.array(ctx.languages, dtype=object)
+    cache: dict[bytes, str] = {}
+
+    def lang_names(mask: np.ndarray, lead: bool) -> str:
+        key = mask.tobytes() + (b"L" if lead else b"B")
+        if key not in cache:
+            codes = [str(x) for x in langs[mask]]
+            cache[key] = _names(["en", *codes] if lead else codes)
+        return cache[key]
+
+    # other needs the same partner is chosen for at the same school
+    chosen_for: dict[tuple[int, int], list[int]] = {}
+    for s, n, p in zip(s_c.tolist(), n_c.tolist(), ppos.tolist(), strict=True):
+        chosen_for.setdefault((s, p), []).append(n)
+    out = []
+    mou = ctx.mou_status
+    for i, (s, n, r, p) in enumerate(
+        zip(s_c.tolist(), n_c.tolist(), rank.tolist(), ppos.tolist(), strict=True)
+    ):
+        if r == 1:
+            head = (
+                f"Lead for {labels[n]}: {names[p]} serves the need {dkm[i]:.1f} km away "
+                f"and works in languages covering {cov[i]:.0%} of the need's families"
+            )
+            lang_txt = f" ({lang_names(speaks[i], True)})" if speaks[i].any() else " (English)"
+        else:
+            head = f"Backup {r - 1} for {labels[n]}: {names[p]}, {dkm[i]:.1f} km away"
+            lang_txt = (
+                f"; adds {lang_names(adds[i], False)} for families the lead does not cover"
+                if adds[i].any()
+                else "; same language coverage as the partners above, next best score"
+            )
+        other = sorted({labels[x] for x in chosen_for[(s, p)] if x != n})
+        also = (
+            f" Also chosen for {', '.join(other)} (fewer partners to coordinate)." if other else ""
+        )
+        out.append(f"{head}{lang_txt}; match score {sco[i]:.2f}, MOU {mou[p]}.{also}")
+    return out
 
 
 def _names(codes: Iterable[str]) -> str:
     langs = load_languages()
     return ", ".join(langs.name(c) for c in codes if c != UNKNOWN_LANGUAGE)
-
-
-def _needed_codes(ctx: AnalysisContext, s: int, need: str) -> list[str]:
-    """Language codes (taxonomy order) of the need's families at school position s."""
-    key = ("needed", need, s)
-    hit = ctx.cache.get(key)
-    if hit is None:
-        row = ctx.demand(need)[1][s]
-        hit = [
-            c
-            for c, v in zip(ctx.languages, row.tolist(), strict=True)
-            if v > 0 and c != UNKNOWN_LANGUAGE
-        ]
-        ctx.cache[key] = hit
-    return hit
-
-
-def _reason(ctx, s, need, rank, cand, c, gained, covered, all_chosen, ppos) -> str:
-    tax = load_taxonomy()
-    needed = _needed_codes(ctx, s, need)
-    pos = ctx.cache.setdefault("lang_pos", {x: i for i, x in enumerate(ctx.languages)})
-    name = _pcols(ctx)["name"][ppos]
-    cov = cand["coverage"][c]
-    plang = ctx.partner_lang[ppos]
-    other = sorted({tax.label(n) for n in all_chosen.get(ppos, ()) if n != need})
-    also = f" Also chosen for {', '.join(other)} (fewer partners to coordinate)." if other else ""
-    mou = ctx.mou_status[ppos]
-    dist = cand["distance"][c]
-    if rank == 1:
-        speaks = [x for x in needed if x != "en" and plang[pos[x]]]
-        head = (
-            f"Lead for {tax.label(need)}: {name} serves the need {dist:.1f} km away "
-            f"and works in languages covering {cov:.0%} of the need's families"
-        )
-        lang_txt = f" ({_names(['en', *speaks])})" if speaks else " (English)"
-    else:
-        head = f"Backup {rank - 1} for {tax.label(need)}: {name}, {dist:.1f} km away"
-        add = [x for x in needed if x != "en" and gained[pos[x]]]
-        lang_txt = (
-            f"; adds {_names(add)} for families the lead does not cover"
-            if add
-            else "; same language coverage as the partners above, next best score"
-        )
-    return f"{head}{lang_txt}; match score {cand['score'][c]:.2f}, MOU {mou}.{also}"
-
-
-def _base(ctx: AnalysisContext, s: int, need: str, tax) -> dict:
-    _pcols(ctx)
-    sch = ctx.cache["scols"]
-    sid = sch["school_id"][s]
-    small_d, need_d, _ = ctx.displays()
-    disp = small_d.get(sid) or need_d.get((sid, need), "")
-    return {
-        "school_id": sid,
-        "school_name": sch["school_name"][s],
-        "district_id": sch["district_id"][s],
-        "need": need,
-        "need_label": tax.label(need),
-        "languages_needed": _needed_codes(ctx, s, need),
-        "school_lat": float(sch["lat"][s]),
-        "school_lon": float(sch["lon"][s]),
-        "families_display": disp,
-    }
 
 
 def _text(v) -> str | None:
@@ -595,65 +432,25 @@ def _pcols(ctx: AnalysisContext) -> dict[str, np.ndarray]:
             c: p[c].to_numpy(dtype=object) if c in p.columns else np.full(len(p), None)
             for c in cols
         }
-        sch = ctx.schools
-        ctx.cache["scols"] = {c: sch[c].to_numpy(dtype=object) for c in sch.columns}
     return ctx.cache["pcols"]
 
 
-def _row(ctx, s, need, rank, ppos, cand, c, reason, tax) -> dict:
-    p = _pcols(ctx)
-    addr = ", ".join(x for x in (_text(p["address"][ppos]), _text(p["city"][ppos])) if x)
-    if bool(p["sensitive"][ppos]):
-        addr = ""  # never show a sensitive site's address (e.g. a DV shelter)
-    return {
-        **_base(ctx, s, need, tax),
-        "role": "lead" if rank == 1 else "backup",
-        "rank": rank,
-        "partner_id": p["partner_id"][ppos],
-        "partner_name": p["name"][ppos],
-        "category": p["category"][ppos],
-        "distance_km": round(float(cand["distance"][c]), 3),
-        "languages": list(p["languages"][ppos]),
-        "language_coverage": round(float(cand["coverage"][c]), 4),
-        "score": round(float(cand["score"][c]), 4),
-        "reason": reason,
-        "mou_status": ctx.mou_status[ppos],
-        "example": bool(p["example"][ppos]),
-        "stale": bool(ctx.stale[ppos]),
-        "partner_lat": float(ctx.index.lat[ppos]),
-        "partner_lon": float(ctx.index.lon[ppos]),
-        "phone": _text(p["phone"][ppos]),
-        "address": addr or None,
-        "hours": _text(p["hours"][ppos]),
-        "website": _text(p["website"][ppos]),
-    }
-
-
-def _gap_row(ctx, s, need, d, j, tax) -> dict:
-    reach = ctx.settings.reach_for(need)
-    if j >= 0:
-        near = f"nearest: {_pcols(ctx)['name'][j]} at {d:.1f} km"
-    else:
-        near = "no partner in the data serves this need"
-    return {
-        **_base(ctx, s, need, tax),
-        "role": "gap",
-        "rank": 0,
-        "partner_id": None,
-        "partner_name": None,
-        "category": None,
-        "distance_km": None,
-        "languages": [],
-        "language_coverage": None,
-        "score": None,
-        "reason": f"Gap: no partner serving {tax.label(need)} within {reach:g} km ({near}).",
-        "mou_status": None,
-        "example": False,
-        "stale": False,
-        "partner_lat": None,
-        "partner_lon": None,
-        "phone": None,
-        "address": None,
-        "hours": None,
-        "website": None,
-    }
+def _ptext(ctx: AnalysisContext) -> dict[str, np.ndarray]:
+    """Per partner: cleaned contact texts (None when empty) and flags, computed once."""
+    if "ptext" not in ctx.cache:
+        p = _pcols(ctx)
+        n = len(p["name"])
+        addr = np.empty(n, dtype=object)
+        for i, (a, c, s) in enumerate(zip(p["address"], p["city"], p["sensitive"], strict=True)):
+            text = ", ".join(x for x in (_text(a), _text(c)) if x)
+            # never show a sensitive site's address (e.g. a DV shelter)
+            addr[i] = None if bool(s) or not text else text
+        ctx.cache["ptext"] = {
+            "address": addr,
+            **{
+                k: np.array([_text(v) for v in p[k]] + [None], dtype=object)[:-1]
+                for k in ("phone", "hours", "website")
+            },
+            "example": np.array([bool(v) for v in p["example"]], dtype=bool),
+        }
+    return ctx.cache["ptext"]

@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import _analysis_world as world  # noqa: E402
 
+from assetmap.netsolve import Batch, blank_arrays, solve_sequential  # noqa: E402
 from assetmap.network import (  # noqa: E402
     NETWORK_COLUMNS,
     NetworkInstance,
@@ -149,3 +150,42 @@ def test_district_selection():
     )
     assert set(net["school_id"]) == {"S_C"}
     assert set(net["families_display"]) == {"fewer than 6 responses"}
+
+
+def _stack(instances: list[NetworkInstance]) -> Batch:
+    """Several schools' instances on one grid (needs beyond a school's own are absent)."""
+    n = max(len(i.needs) for i in instances)
+    k = max(len(x) for i in instances for x in i.ids)
+    a = blank_arrays(len(instances), n, k, len(instances[0].demand[0]))
+    for s, inst in enumerate(instances):
+        for j in range(len(inst.needs)):
+            kk = len(inst.ids[j])
+            a["present"][s, j] = True
+            a["demand"][s, j] = inst.demand[j]
+            a["count"][s, j] = kk
+            a["covers"][s, j, :kk] = inst.covers[j]
+            a["scores"][s, j, :kk] = inst.scores[j]
+            a["ids"][s, j, :kk] = inst.ids[j]
+    return Batch(**a, mu=instances[0].mu, lam=instances[0].lam)
+
+
+def test_batch_of_schools_equals_each_school_alone_and_is_swap_optimal():
+    rng = np.random.default_rng(7)
+    instances = [random_instance(rng) for _ in range(60)]
+    batch = _stack(instances)
+    together = batch.tuples(batch.solve())
+    for s, inst in enumerate(instances):
+        alone = solve_sequential(inst)
+        mine = together[s][: len(inst.needs)]
+        assert mine == alone
+        assert all(sel == () for sel in together[s][len(inst.needs) :])
+        # no single swap (one chosen candidate of one need for another) improves F
+        f = independent_objective(inst, mine)
+        for n, sel in enumerate(mine):
+            for out in sel:
+                for c in range(len(inst.ids[n])):
+                    if c in sel:
+                        continue
+                    moved = list(mine)
+                    moved[n] = tuple(sorted([x for x in sel if x != out] + [c]))
+                    assert independent_objective(inst, moved) <= f + 1e-9
