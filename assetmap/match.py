@@ -160,22 +160,39 @@ class AnalysisContext:
     def language_sets(self) -> tuple[np.ndarray, np.ndarray]:
         """(distinct partner language rows as floats, set index of each partner)."""
         if "lang_sets" not in self.cache:
-            sets, inverse = np.unique(self.partner_lang, axis=0, return_inverse=True)
-            self.cache["lang_sets"] = (sets.astype(float), np.asarray(inverse).ravel())
+            # rows as bytes (one per partner), then one hash-based factorize: far faster than
+            # np.unique(axis=0) on a wide boolean matrix
+            packed = np.packbits(self.partner_lang, axis=1)
+            inverse, _ = pd.factorize(np.array([r.tobytes() for r in packed], dtype=object))
+            _, first = np.unique(inverse, return_index=True)
+            sets = self.partner_lang[first]
+            self.cache["lang_sets"] = (sets.astype(float), np.asarray(inverse, dtype=np.int64))
         return self.cache["lang_sets"]
 
-    def displays(self) -> tuple[dict, dict, dict]:
+    def displays(self) -> tuple[dict, dict, _LazyMap]:
         """Suppressed displays: {school: 'fewer than N responses'} for small schools,
-        {(school, need): display}, {(school, need, language): display}."""
+        {(school, need): display}, {(school, need, language): display} (the last one built on
+        first use: it has a cell per school x need x language)."""
         if "displays" not in self.cache:
             pub = self.profile.published()
-            col = {c: pub[c].to_numpy(dtype=object) for c in pub.columns}
-            disp = col["display"]
-            dim = col["dimension"]
-            small = np.array([str(d).startswith("fewer than") for d in disp], dtype=bool)
+            disp = pub["display"].astype(str).to_numpy(dtype=object)
+            dim = pub["dimension"].to_numpy(dtype=object)
+            sid = pub["school_id"].to_numpy(dtype=object)
+            nd = pub["need"].to_numpy(dtype=object)
+            la = pub["language"].to_numpy(dtype=object)
+            small = pub["display"].astype(str).str.startswith("fewer than").to_numpy(dtype=bool)
             need = dim == "need"
-            nl = dim == "need_language"
-            sid, nd, la = col["school_id"], col["need"], col["language"]
+            nl = np.flatnonzero(dim == "need_language")
+
+            def need_language() -> dict:
+                return dict(
+                    zip(
+                        zip(sid[nl].tolist(), nd[nl].tolist(), la[nl].tolist(), strict=True),
+                        disp[nl].tolist(),
+                        strict=True,
+                    )
+                )
+
             self.cache["displays"] = (
                 dict(zip(sid[small].tolist(), disp[small].tolist(), strict=True)),
                 dict(
@@ -185,15 +202,22 @@ class AnalysisContext:
                         strict=True,
                     )
                 ),
-                dict(
-                    zip(
-                        zip(sid[nl].tolist(), nd[nl].tolist(), la[nl].tolist(), strict=True),
-                        disp[nl].tolist(),
-                        strict=True,
-                    )
-                ),
+                _LazyMap(need_language),
             )
         return self.cache["displays"]
+
+
+class _LazyMap:
+    """A read-only mapping built on first lookup."""
+
+    def __init__(self, build) -> None:
+        self._build = build
+        self._data: dict | None = None
+
+    def get(self, key, default=None):
+        if self._data is None:
+            self._data = self._build()
+        return self._data.get(key, default)
 
 
 def _verified(partners: pd.DataFrame, stale_days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -345,20 +369,15 @@ def _zone_pairs(
     return spos.loc[j["school_id"]].to_numpy(), j["ppos"].to_numpy(dtype=np.int64)
 
 
-def score_pairs(
+def _candidates(
     ctx: AnalysisContext,
     need: str,
     school_pos: np.ndarray,
-    *,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Pairs:
-    """Every partner serving ``need`` within reach of the given schools, scored.
-
-    ``extra`` adds (school position, partner position) pairs outside reach (e.g. the nearest
-    partner beyond reach) scored the same way with ``within_reach`` False.
-    """
-    s = ctx.settings
-    reach = s.reach_for(need)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(school, partner, distance_km, within_reach, in_zone) of every partner serving ``need``
+    within reach of (or inside the zone of) the given schools, plus the ``extra`` pairs."""
+    reach = ctx.settings.reach_for(need)
     school_pos = np.asarray(school_pos, dtype=np.int64)
     lat = ctx.schools["lat"].to_numpy(dtype=float)
     lon = ctx.schools["lon"].to_numpy(dtype=float)
@@ -391,25 +410,104 @@ def score_pairs(
         dist = np.concatenate([dist, ed])
         in_zone = np.concatenate([in_zone, np.zeros(len(es), dtype=bool)])
         within = np.concatenate([within, ed <= reach + 1e-9])
-    families, mat = ctx.demand(need)
-    # families covered per (school, distinct partner language set): one small matmul, then
-    # a single gather per pair
-    sets, set_of = ctx.language_sets()
-    covered = (mat @ sets.T)[sp, set_of[pp]] if len(sp) else np.zeros(0)
+    return sp, pp, dist, within, in_zone
+
+
+def _coverage_table(ctx: AnalysisContext, need: str) -> np.ndarray:
+    """(schools x distinct partner language sets): share of the need's families whose home
+    language the set serves (1 where the school has no such families)."""
+    key = ("cov_table", need)
+    if key not in ctx.cache:
+        families, mat = ctx.demand(need)
+        sets, _ = ctx.language_sets()
+        covered = mat @ sets.T
+        ok = families > 0
+        ctx.cache[key] = np.where(ok[:, None], covered / np.where(ok, families, 1.0)[:, None], 1.0)
+    return ctx.cache[key]
+
+
+def _static_part(ctx: AnalysisContext) -> np.ndarray:
+    """Per partner: the weighted verified + MOU terms of the score (no school involved)."""
+    if "static_part" not in ctx.cache:
+        w = _weights(ctx.settings)
+        ctx.cache["static_part"] = w[3] * ctx.verified_part + w[4] * ctx.mou_part
+    return ctx.cache["static_part"]
+
+
+def _capacity_part(ctx: AnalysisContext, pp: np.ndarray, fam: np.ndarray) -> np.ndarray:
+    cap = ctx.capacity[pp]
+    known = ~np.isnan(cap)
+    part = np.where(known, cap / np.maximum(cap + fam, 1e-9), 0.5)
+    return np.where(known & (cap + fam <= 0), 0.0, part)
+
+
+def _scores(
+    ctx: AnalysisContext, need: str, sp: np.ndarray, pp: np.ndarray, dist: np.ndarray
+) -> np.ndarray:
+    """Match scores of pairs (the same sum as :func:`score_pairs`, fewer passes)."""
+    s = ctx.settings
+    w = _weights(s)
+    _, set_of = ctx.language_sets()
+    families, _ = ctx.demand(need)
+    cov = _coverage_table(ctx, need)[sp, set_of[pp]]
+    total = w[0] * np.exp(-dist / max(s.distance_decay_km, 1e-9))
+    total += w[1] * cov
+    total += w[2] * _capacity_part(ctx, pp, families[sp])
+    total += _static_part(ctx)[pp]
+    return total / w.sum()
+
+
+def _scored(
+    ctx: AnalysisContext,
+    need: str,
+    sp: np.ndarray,
+    pp: np.ndarray,
+    dist: np.ndarray,
+    within: np.ndarray,
+    in_zone: np.ndarray,
+) -> Pairs:
+    s = ctx.settings
+    families, _ = ctx.demand(need)
+    _, set_of = ctx.language_sets()
     fam = families[sp]
-    cov = np.where(fam > 0, covered / np.where(fam > 0, fam, 1.0), 1.0)
+    cov = _coverage_table(ctx, need)[sp, set_of[pp]] if len(sp) else np.zeros(0)
     est = _estimated_mask(ctx, need)[sp] & (cov < 1.0) & (cov > 0.0)
     decay = np.exp(-dist / max(s.distance_decay_km, 1e-9))
-    cap = ctx.capacity[pp]
-    cap_part = np.where(np.isnan(cap), 0.5, cap / np.maximum(cap + fam, 1e-9))
-    cap_part = np.where(~np.isnan(cap) & (cap + fam <= 0), 0.0, cap_part)
+    cap_part = _capacity_part(ctx, pp, fam)
     ver = ctx.verified_part[pp]
     mou = ctx.mou_part[pp]
-    w = _weights(s)
-    score = (w[0] * decay + w[1] * cov + w[2] * cap_part + w[3] * ver + w[4] * mou) / w.sum()
+    score = _scores(ctx, need, sp, pp, dist)  # the one formula ranking uses
     return Pairs(
-        need, reach, sp, pp, dist, within, in_zone, cov, est, decay, cap_part, ver, mou, score
+        need,
+        s.reach_for(need),
+        sp,
+        pp,
+        dist,
+        within,
+        in_zone,
+        cov,
+        est,
+        decay,
+        cap_part,
+        ver,
+        mou,
+        score,
     )
+
+
+def score_pairs(
+    ctx: AnalysisContext,
+    need: str,
+    school_pos: np.ndarray,
+    *,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Pairs:
+    """Every partner serving ``need`` within reach of the given schools, scored.
+
+    ``extra`` adds (school position, partner position) pairs outside reach (e.g. the nearest
+    partner beyond reach) scored the same way with ``within_reach`` False.
+    """
+    return _scored(ctx, need, *_candidates(ctx, need, school_pos, extra))
 
 
 def _estimated_mask(ctx: AnalysisContext, need: str) -> np.ndarray:
@@ -437,37 +535,62 @@ def _rank_order(pairs: Pairs) -> np.ndarray:
     )
 
 
-def top_k(pairs: Pairs, k: int | None) -> Pairs:
-    """Pairs ordered by school, then within reach first, score (desc), distance, partner;
-    ``k`` per school (all when None).
+def _top_positions(
+    school: np.ndarray,
+    partner: np.ndarray,
+    distance: np.ndarray,
+    within: np.ndarray,
+    score: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Indexes of the ``k`` best pairs per school (within reach first, score desc, distance,
+    partner), in that order per school, schools ascending.
 
     With many pairs per school, a per-school threshold found by ``np.partition`` on a padded
     (school x pairs) table keeps only the contenders before the full sort: linear work
     instead of sorting millions of pairs."""
-    n = len(pairs)
-    if k is not None and n > 50_000:
-        key = np.where(pairs.within_reach, 0.0, 2.0) + (1.0 - pairs.score)
-        school = pairs.school
+    n = len(school)
+    cand = np.arange(n)
+    if n > 50_000:
+        key = np.where(within, 0.0, 2.0) + (1.0 - score)
         counts = np.bincount(school)
-        grouped = np.count_nonzero(school[1:] != school[:-1]) + 1 == np.count_nonzero(counts)
-        order = np.arange(n) if grouped else np.argsort(school, kind="stable")
-        s = school[order]
-        first = np.r_[True, s[1:] != s[:-1]]
-        start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
-        rank = np.arange(n) - start
+        change = school[1:] != school[:-1]
+        grouped = np.count_nonzero(change) + 1 == np.count_nonzero(counts)
+        if grouped:  # pairs_within keeps each school's pairs together: no sort needed
+            s, ks, first = school, key, np.r_[True, change]
+        else:
+            order = np.argsort(school, kind="stable")
+            s, ks = school[order], key[order]
+            first = np.r_[True, s[1:] != s[:-1]]
+        rank = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
         width = int(rank.max()) + 1
         if width > k and len(counts) * width <= 4 * n + 1_000_000:
             table = np.full((len(counts), width), np.inf)
-            table[s, rank] = key[order]
+            table[s, rank] = ks
             kth = np.partition(table, k - 1, axis=1)[:, k - 1]
-            pairs = pairs.take(np.sort(order[key[order] <= kth[s]]))
-    p = pairs.take(_rank_order(pairs))
-    if k is None or len(p) == 0:
-        return p
-    first = np.r_[True, p.school[1:] != p.school[:-1]]
-    start = np.maximum.accumulate(np.where(first, np.arange(len(p)), 0))
-    rank = np.arange(len(p)) - start
-    return p.take(rank < k)
+            kept = np.flatnonzero(ks <= kth[s])
+            cand = kept if grouped else np.sort(order[kept])
+    o = cand[np.lexsort((partner[cand], distance[cand], -score[cand], ~within[cand], school[cand]))]
+    first = np.r_[True, school[o][1:] != school[o][:-1]]
+    rank = np.arange(len(o)) - np.maximum.accumulate(np.where(first, np.arange(len(o)), 0))
+    return o[rank < k]
+
+
+def top_k(pairs: Pairs, k: int | None) -> Pairs:
+    """Pairs ordered by school, then within reach first, score (desc), distance, partner;
+    ``k`` per school (all when None)."""
+    if k is None:
+        return pairs.take(_rank_order(pairs))
+    return pairs.take(
+        _top_positions(
+            pairs.school,
+            pairs.partner,
+            pairs.distance_km,
+            pairs.within_reach,
+            pairs.score,
+            k,
+        )
+    )
 
 
 #: How many best pairs per school and need :func:`need_summary` keeps (match limit and
@@ -496,14 +619,17 @@ def need_summary(ctx: AnalysisContext, need: str) -> NeedSummary:
     key = ("summary", need)
     if key not in ctx.cache:
         everyone = _schools_with_need(ctx, need, np.arange(len(ctx.schools)))
-        pairs = score_pairs(ctx, need, everyone)
+        sp, pp, dist, within, in_zone = _candidates(ctx, need, everyone)
         served = np.zeros(len(ctx.schools), dtype=bool)
-        served[pairs.school] = True
+        served[sp] = True
         sets, set_of = ctx.language_sets()
         reached = np.zeros((len(ctx.schools), len(sets)), dtype=bool)
-        reached[pairs.school, set_of[pairs.partner]] = True  # which language sets are in reach
+        reached[sp, set_of[pp]] = True  # which language sets are in reach
         covered = (reached.astype(float) @ sets) > 0
-        ctx.cache[key] = NeedSummary(top_k(pairs, SUMMARY_TOP), served, covered)
+        # rank on the score alone; the explained parts are computed for the kept pairs only
+        keep = _top_positions(sp, pp, dist, within, _scores(ctx, need, sp, pp, dist), SUMMARY_TOP)
+        top = _scored(ctx, need, sp[keep], pp[keep], dist[keep], within[keep], in_zone[keep])
+        ctx.cache[key] = NeedSummary(top_k(top, SUMMARY_TOP), served, covered)
     return ctx.cache[key]
 
 
@@ -575,18 +701,55 @@ def _explain(row: dict, settings: Settings) -> str:
     )
 
 
+def _need_displays(ctx: AnalysisContext, need: str) -> np.ndarray:
+    """Per school (context order): the suppressed display of the need's family count."""
+    key = ("need_displays", need)
+    if key not in ctx.cache:
+        small_d, need_d, _ = ctx.displays()
+        ctx.cache[key] = np.array(
+            [small_d.get(s) or need_d.get((s, need), "") for s in ctx.schools["school_id"]]
+            + [None],
+            dtype=object,
+        )[:-1]
+    return ctx.cache[key]
+
+
+def _partner_columns(ctx: AnalysisContext) -> dict[str, np.ndarray]:
+    """Partner columns the match frame shows, as numpy arrays, computed once per context."""
+    if "match_pcols" not in ctx.cache:
+        p = ctx.index.partners
+        ctx.cache["match_pcols"] = {
+            **{c: p[c].to_numpy() for c in ("partner_id", "name", "category")},
+            "languages": np.array([list(v) for v in p["languages"]] + [None], dtype=object)[:-1],
+            "example": p["example"].to_numpy(dtype=bool),
+            "last_verified": np.array(
+                [
+                    None
+                    if v is None
+                    or (isinstance(v, float) and np.isnan(v))
+                    or str(v) in ("", "NaT", "nan")
+                    else str(v)
+                    for v in p["last_verified"].to_numpy()
+                ]
+                + [None],
+                dtype=object,
+            )[:-1],
+        }
+    return ctx.cache["match_pcols"]
+
+
 def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> pd.DataFrame:
     """Pairs as a match frame (MATCH_COLUMNS)."""
     tax = load_taxonomy()
-    p = ctx.index.partners
+    pc = _partner_columns(ctx)
     sch = ctx.schools
     small_d, need_d, _ = ctx.displays()
     _, mat = ctx.demand(pairs.need)
     lang_arr = np.array(ctx.languages, dtype=object)
     keep_lang = lang_arr != UNKNOWN_LANGUAGE
     needed_by_pos = {
-        int(s): [str(x) for x in lang_arr[(mat[s] > 0) & keep_lang]]
-        for s in np.unique(pairs.school)
+        s: [str(x) for x in lang_arr[(mat[s] > 0) & keep_lang]]
+        for s in np.unique(pairs.school).tolist()
     }
     sid = sch["school_id"].to_numpy()[pairs.school]
     first = np.r_[True, pairs.school[1:] != pairs.school[:-1]] if len(pairs) else np.array([])
@@ -598,20 +761,20 @@ def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> 
             "district_id": sch["district_id"].to_numpy()[pairs.school],
             "need": pairs.need,
             "need_label": tax.label(pairs.need),
-            "families_display": [small_d.get(s) or need_d.get((s, pairs.need), "") for s in sid],
+            "families_display": _need_displays(ctx, pairs.need)[pairs.school],
             "rank": (np.arange(len(pairs)) - start + 1).astype(int)
             if len(pairs)
             else np.array([], dtype=int),
-            "partner_id": p["partner_id"].to_numpy()[pairs.partner],
-            "partner_name": p["name"].to_numpy()[pairs.partner],
-            "category": p["category"].to_numpy()[pairs.partner],
+            "partner_id": pc["partner_id"][pairs.partner],
+            "partner_name": pc["name"][pairs.partner],
+            "category": pc["category"][pairs.partner],
             "serves": True,
             "distance_km": np.round(pairs.distance_km, 3),
             "within_reach": pairs.within_reach | pairs.in_zone,
             "in_zone": pairs.in_zone,
             "reach_km": pairs.reach_km,
-            "languages": [list(v) for v in p["languages"].to_numpy()[pairs.partner]],
-            "languages_needed": [list(needed_by_pos[int(s)]) for s in pairs.school],
+            "languages": [list(v) for v in pc["languages"][pairs.partner]],
+            "languages_needed": [list(needed_by_pos[s]) for s in pairs.school.tolist()],
             "language_coverage": pairs.language_coverage,
             "language_coverage_estimated": pairs.language_estimated,
             "distance_decay": pairs.distance_decay,
@@ -620,16 +783,9 @@ def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> 
             "mou_part": pairs.mou_part,
             "score": pairs.score,
             "mou_status": ctx.mou_status[pairs.partner],
-            "last_verified": [
-                None
-                if v is None
-                or (isinstance(v, float) and np.isnan(v))
-                or str(v) in ("", "NaT", "nan")
-                else str(v)
-                for v in p["last_verified"].to_numpy()[pairs.partner]
-            ],
+            "last_verified": pc["last_verified"][pairs.partner],
             "stale": ctx.stale[pairs.partner],
-            "example": p["example"].to_numpy(dtype=bool)[pairs.partner],
+            "example": pc["example"][pairs.partner],
             "capacity": ctx.capacity[pairs.partner],
         }
     )
