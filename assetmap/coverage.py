@@ -28,6 +28,7 @@ from assetmap.match import (
     need_summary,
     needs_of,
     prepare,
+    summarize,
 )
 from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
 from assetmap.settings import Settings
@@ -111,6 +112,7 @@ def gaps(
             }
         )
 
+    summarize(ctx, needs_of(ctx, pos))
     for need in needs_of(ctx, pos):
         with_need = _schools_with_need(ctx, need, pos)
         summ = need_summary(ctx, need)
