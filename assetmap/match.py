@@ -761,55 +761,77 @@ def _partner_columns(ctx: AnalysisContext) -> dict[str, np.ndarray]:
     return ctx.cache["match_pcols"]
 
 
-def pairs_frame(ctx: AnalysisContext, pairs: Pairs, *, explain: bool = True) -> pd.DataFrame:
-    """Pairs as a match frame (MATCH_COLUMNS)."""
+def pairs_frame(
+    ctx: AnalysisContext, pairs: Pairs | Sequence[Pairs], *, explain: bool = True
+) -> pd.DataFrame:
+    """Pairs (of one need, or of several) as one match frame (MATCH_COLUMNS), rows ordered
+    by school (context order), need (taxonomy order), rank. Each ``Pairs`` must be ordered
+    by school then rank (as :func:`top_k` leaves them)."""
+    parts = [pairs] if isinstance(pairs, Pairs) else [p for p in pairs if len(p)]
     tax = load_taxonomy()
+    tax_order = {n: i for i, n in enumerate(tax.top_needs)}
     pc = _partner_columns(ctx)
     sch = ctx.schools
-    small_d, need_d, _ = ctx.displays()
-    _, mat = ctx.demand(pairs.need)
     lang_arr = np.array(ctx.languages, dtype=object)
     keep_lang = lang_arr != UNKNOWN_LANGUAGE
-    needed_by_pos = {
-        s: [str(x) for x in lang_arr[(mat[s] > 0) & keep_lang]]
-        for s in np.unique(pairs.school).tolist()
-    }
-    sid = sch["school_id"].to_numpy()[pairs.school]
-    first = np.r_[True, pairs.school[1:] != pairs.school[:-1]] if len(pairs) else np.array([])
-    start = np.maximum.accumulate(np.where(first, np.arange(len(pairs)), 0)) if len(pairs) else []
+    cols: dict[str, list] = {k: [] for k in ("need", "rank", "display", "needed", "reach")}
+    for pr in parts:
+        _, mat = ctx.demand(pr.need)
+        needed = {
+            s: [str(x) for x in lang_arr[(mat[s] > 0) & keep_lang]]
+            for s in np.unique(pr.school).tolist()
+        }
+        first = np.r_[True, pr.school[1:] != pr.school[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(pr)), 0))
+        cols["need"].append(np.full(len(pr), tax_order.get(pr.need, len(tax_order)), np.int64))
+        cols["rank"].append(np.arange(len(pr)) - start + 1)
+        cols["display"].append(_need_displays(ctx, pr.need)[pr.school])
+        cols["needed"].append([needed[s] for s in pr.school.tolist()])
+        cols["reach"].append(np.full(len(pr), pr.reach_km))
+    if not parts:
+        return pd.DataFrame(columns=MATCH_COLUMNS)
+    need_codes = np.array([pr.need for pr in parts], dtype=object)
+    part_of = np.repeat(np.arange(len(parts)), [len(pr) for pr in parts])
+    a = {f: np.concatenate([getattr(pr, f) for pr in parts]) for f in _PAIR_ARRAYS}
+    need_rank = np.concatenate(cols["need"])
+    rank = np.concatenate(cols["rank"])
+    order = np.lexsort((rank, need_rank, a["school"]))
+    a = {f: v[order] for f, v in a.items()}
+    school, partner = a["school"], a["partner"]
+    need = need_codes[part_of[order]]
+    labels = {n: tax.label(n) for n in need_codes}
+    needed = [x for chunk in cols["needed"] for x in chunk]
     out = pd.DataFrame(
         {
-            "school_id": sid,
-            "school_name": sch["school_name"].to_numpy()[pairs.school],
-            "district_id": sch["district_id"].to_numpy()[pairs.school],
-            "need": pairs.need,
-            "need_label": tax.label(pairs.need),
-            "families_display": _need_displays(ctx, pairs.need)[pairs.school],
-            "rank": (np.arange(len(pairs)) - start + 1).astype(int)
-            if len(pairs)
-            else np.array([], dtype=int),
-            "partner_id": pc["partner_id"][pairs.partner],
-            "partner_name": pc["name"][pairs.partner],
-            "category": pc["category"][pairs.partner],
+            "school_id": sch["school_id"].to_numpy()[school],
+            "school_name": sch["school_name"].to_numpy()[school],
+            "district_id": sch["district_id"].to_numpy()[school],
+            "need": need,
+            "need_label": np.array([labels[n] for n in need], dtype=object),
+            "families_display": np.concatenate(cols["display"])[order],
+            "rank": rank[order].astype(int),
+            "partner_id": pc["partner_id"][partner],
+            "partner_name": pc["name"][partner],
+            "category": pc["category"][partner],
             "serves": True,
-            "distance_km": np.round(pairs.distance_km, 3),
-            "within_reach": pairs.within_reach | pairs.in_zone,
-            "in_zone": pairs.in_zone,
-            "reach_km": pairs.reach_km,
-            "languages": [list(v) for v in pc["languages"][pairs.partner]],
-            "languages_needed": [list(needed_by_pos[s]) for s in pairs.school.tolist()],
-            "language_coverage": pairs.language_coverage,
-            "language_coverage_estimated": pairs.language_estimated,
-            "distance_decay": pairs.distance_decay,
-            "capacity_part": pairs.capacity_part,
-            "verified_part": pairs.verified_part,
-            "mou_part": pairs.mou_part,
-            "score": pairs.score,
-            "mou_status": ctx.mou_status[pairs.partner],
-            "last_verified": pc["last_verified"][pairs.partner],
-            "stale": ctx.stale[pairs.partner],
-            "example": pc["example"][pairs.partner],
-            "capacity": ctx.capacity[pairs.partner],
+            "distance_km": np.round(a["distance_km"], 3),
+            "within_reach": a["within_reach"] | a["in_zone"],
+            "in_zone": a["in_zone"],
+            "reach_km": np.concatenate(cols["reach"])[order],
+            "languages": [list(v) for v in pc["languages"][partner]],
+            "languages_needed": [list(needed[i]) for i in order.tolist()],
+            "language_coverage": a["language_coverage"],
+            "language_coverage_estimated": a["language_estimated"],
+            "distance_decay": a["distance_decay"],
+            "capacity_part": a["capacity_part"],
+            "verified_part": a["verified_part"],
+            "mou_part": a["mou_part"],
+            "score": a["score"],
+            "mou_status": ctx.mou_status[partner],
+            "last_verified": pc["last_verified"][partner],
+            "stale": ctx.stale[partner],
+            "example": pc["example"][partner],
+            "capacity": ctx.capacity[partner],
         }
     )
     out["explain"] = [_explain(r, ctx.settings) for r in out.to_dict("records")] if explain else ""
@@ -842,7 +864,7 @@ def match_all(
         zones=zones,
     )
     pos = np.arange(len(ctx.schools)) if school_ids is None else ctx.school_pos(school_ids)
-    frames = []
+    ranked = []
     if limit is not None and limit <= SUMMARY_TOP:
         summarize(ctx, needs_of(ctx, pos))
     for need in needs_of(ctx, pos):
@@ -854,18 +876,8 @@ def match_all(
             ok = near >= 0
             extra = score_pairs(ctx, need, lacking[ok], extra=(lacking[ok], near[ok]))
             pairs = concat_pairs(pairs, extra)
-        frames.append(pairs_frame(ctx, top_k(pairs, limit), explain=explain))
-    if not frames:
-        return pd.DataFrame(columns=MATCH_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)
-    order = {s: i for i, s in enumerate(ctx.schools["school_id"])}
-    tax_order = {n: i for i, n in enumerate(load_taxonomy().top_needs)}
-    out = out.assign(_s=out["school_id"].map(order), _n=out["need"].map(tax_order))
-    return (
-        out.sort_values(["_s", "_n", "rank"], kind="stable")
-        .drop(columns=["_s", "_n"])
-        .reset_index(drop=True)
-    )
+        ranked.append(top_k(pairs, limit))
+    return pairs_frame(ctx, ranked, explain=explain)
 
 
 def match_school(
