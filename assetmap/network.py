@@ -371,47 +371,58 @@ def _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps) -> pd.DataFr
     return frame[NETWORK_COLUMNS]
 
 
+def _row_names(ctx: AnalysisContext, masks: np.ndarray, lead: bool) -> list[str]:
+    """Per row of a (rows x languages) bool matrix: the language names (English first for
+    leads), computed once per distinct row."""
+    if len(masks) == 0:
+        return []
+    packed = np.packbits(masks, axis=1)
+    uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
+    langs = np.array(ctx.languages, dtype=object)
+    bits = np.unpackbits(uniq, axis=1, count=masks.shape[1]).astype(bool)
+    names = [
+        _names(["en", *[str(x) for x in langs[m]]] if lead else [str(x) for x in langs[m]])
+        for m in bits
+    ]
+    return [names[i] for i in np.asarray(inverse).ravel().tolist()]
+
+
 def _reasons(ctx, needs, s_c, n_c, rank, ppos, cov, sco, dkm, speaks, adds, pos, tax) -> list[str]:
     """Why each chosen partner is there (lead: coverage and languages; backup: what it adds)."""
-    names = _pcols(ctx)["name"]
+    names = _pcols(ctx)["name"][ppos].tolist()
     labels = [tax.label(n) for n in needs]
-    langs = np.array(ctx.languages, dtype=object)
-    cache: dict[bytes, str] = {}
-
-    def lang_names(mask: np.ndarray, lead: bool) -> str:
-        key = mask.tobytes() + (b"L" if lead else b"B")
-        if key not in cache:
-            codes = [str(x) for x in langs[mask]]
-            cache[key] = _names(["en", *codes] if lead else codes)
-        return cache[key]
-
+    speaks_txt = _row_names(ctx, speaks, True)
+    adds_txt = _row_names(ctx, adds, False)
+    speaks_any = speaks.any(axis=1).tolist()
+    adds_any = adds.any(axis=1).tolist()
     # other needs the same partner is chosen for at the same school
     chosen_for: dict[tuple[int, int], list[int]] = {}
-    for s, n, p in zip(s_c.tolist(), n_c.tolist(), ppos.tolist(), strict=True):
+    rows = list(zip(s_c.tolist(), n_c.tolist(), rank.tolist(), ppos.tolist(), strict=True))
+    for s, n, _, p in rows:
         chosen_for.setdefault((s, p), []).append(n)
+    mou = ctx.mou_status[ppos].tolist()
+    dist_txt = [f"{d:.1f}" for d in dkm.tolist()]
     out = []
-    mou = ctx.mou_status
-    for i, (s, n, r, p) in enumerate(
-        zip(s_c.tolist(), n_c.tolist(), rank.tolist(), ppos.tolist(), strict=True)
-    ):
+    for i, (s, n, r, p) in enumerate(rows):
         if r == 1:
             head = (
-                f"Lead for {labels[n]}: {names[p]} serves the need {dkm[i]:.1f} km away "
+                f"Lead for {labels[n]}: {names[i]} serves the need {dist_txt[i]} km away "
                 f"and works in languages covering {cov[i]:.0%} of the need's families"
             )
-            lang_txt = f" ({lang_names(speaks[i], True)})" if speaks[i].any() else " (English)"
+            lang_txt = f" ({speaks_txt[i]})" if speaks_any[i] else " (English)"
         else:
-            head = f"Backup {r - 1} for {labels[n]}: {names[p]}, {dkm[i]:.1f} km away"
+            head = f"Backup {r - 1} for {labels[n]}: {names[i]}, {dist_txt[i]} km away"
             lang_txt = (
-                f"; adds {lang_names(adds[i], False)} for families the lead does not cover"
-                if adds[i].any()
+                f"; adds {adds_txt[i]} for families the lead does not cover"
+                if adds_any[i]
                 else "; same language coverage as the partners above, next best score"
             )
-        other = sorted({labels[x] for x in chosen_for[(s, p)] if x != n})
-        also = (
-            f" Also chosen for {', '.join(other)} (fewer partners to coordinate)." if other else ""
-        )
-        out.append(f"{head}{lang_txt}; match score {sco[i]:.2f}, MOU {mou[p]}.{also}")
+        also = ""
+        others = chosen_for[(s, p)]
+        if len(others) > 1:
+            other = sorted({labels[x] for x in others if x != n})
+            also = f" Also chosen for {', '.join(other)} (fewer partners to coordinate)."
+        out.append(f"{head}{lang_txt}; match score {sco[i]:.2f}, MOU {mou[i]}.{also}")
     return out
 
 
