@@ -171,7 +171,7 @@ class AnalysisContext:
             self.cache["lang_sets"] = (sets.astype(float), np.asarray(inverse, dtype=np.int64))
         return self.cache["lang_sets"]
 
-    def displays(self) -> tuple[dict, dict, _LazyMap]:
+    def displays(self) -> tuple[dict, dict, _NeedLanguageDisplays]:
         """Suppressed displays: {school: 'fewer than N responses'} for small schools,
         {(school, need): display}, {(school, need, language): display} (the last one built on
         first use: it has a cell per school x need x language)."""
@@ -185,12 +185,14 @@ class AnalysisContext:
             small = pub["display"].astype(str).str.startswith("fewer than").to_numpy(dtype=bool)
             need = dim == "need"
             nl = np.flatnonzero(dim == "need_language")
+            nl_need = nd[nl]
 
-            def need_language() -> dict:
+            def need_language(need: str) -> dict:
+                rows = nl[nl_need == need]
                 return dict(
                     zip(
-                        zip(sid[nl].tolist(), nd[nl].tolist(), la[nl].tolist(), strict=True),
-                        disp[nl].tolist(),
+                        zip(sid[rows].tolist(), la[rows].tolist(), strict=True),
+                        disp[rows].tolist(),
                         strict=True,
                     )
                 )
@@ -204,22 +206,24 @@ class AnalysisContext:
                         strict=True,
                     )
                 ),
-                _LazyMap(need_language),
+                _NeedLanguageDisplays(need_language),
             )
         return self.cache["displays"]
 
 
-class _LazyMap:
-    """A read-only mapping built on first lookup."""
+class _NeedLanguageDisplays:
+    """Read-only {(school, need, language): display}, built per need on first lookup (the
+    full table has a cell per school x need x language)."""
 
     def __init__(self, build) -> None:
         self._build = build
-        self._data: dict | None = None
+        self._by_need: dict[str, dict] = {}
 
-    def get(self, key, default=None):
-        if self._data is None:
-            self._data = self._build()
-        return self._data.get(key, default)
+    def get(self, key: tuple, default=None):
+        sid, need, lang = key
+        if need not in self._by_need:
+            self._by_need[need] = self._build(need)
+        return self._by_need[need].get((sid, lang), default)
 
 
 def _verified(partners: pd.DataFrame, stale_days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -818,8 +822,9 @@ def pairs_frame(
             "within_reach": a["within_reach"] | a["in_zone"],
             "in_zone": a["in_zone"],
             "reach_km": np.concatenate(cols["reach"])[order],
-            "languages": [list(v) for v in pc["languages"][partner]],
-            "languages_needed": [list(needed[i]) for i in order.tolist()],
+            # list cells are shared between rows (read-only by convention, as in a frame copy)
+            "languages": pc["languages"][partner],
+            "languages_needed": np.array(needed + [None], dtype=object)[:-1][order],
             "language_coverage": a["language_coverage"],
             "language_coverage_estimated": a["language_estimated"],
             "distance_decay": a["distance_decay"],
