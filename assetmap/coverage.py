@@ -28,7 +28,6 @@ from assetmap.match import (
     need_summary,
     needs_of,
     prepare,
-    summarize,
 )
 from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
 from assetmap.settings import Settings
@@ -112,7 +111,6 @@ def gaps(
             }
         )
 
-    summarize(ctx, needs_of(ctx, pos))
     for need in needs_of(ctx, pos):
         with_need = _schools_with_need(ctx, need, pos)
         summ = need_summary(ctx, need)

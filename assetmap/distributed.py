@@ -221,7 +221,6 @@ def _partition_task(
     from assetmap.network import build_network
 
     partners, xyz = shared
-    settings = dataclasses.replace(settings, analysis_threads=1)  # one thread per Dask worker
     meta = sub_profile._schools  # noqa: SLF001
     sel = meta.set_index("school_id").loc[part_ids]
     lat, lon = sel["lat"].to_numpy(dtype=float), sel["lon"].to_numpy(dtype=float)

@@ -26,9 +26,7 @@ Everything is vectorised over (school, partner) pairs from
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -639,27 +637,6 @@ def need_summary(ctx: AnalysisContext, need: str) -> NeedSummary:
     return ctx.cache[key]
 
 
-def summarize(ctx: AnalysisContext, needs: Iterable[str]) -> None:
-    """Compute the :func:`need_summary` of every need, in ``settings.analysis_threads``
-    threads (one per core by default): the heavy work (k-d tree ball queries, distance
-    blocks, gathers, sorts) runs in numpy and scipy with the GIL released."""
-    todo = [n for n in needs if ("summary", n) not in ctx.cache]
-    threads = ctx.settings.analysis_threads or os.cpu_count() or 1
-    if threads > 1 and len(todo) > 1:
-        # shared tables first, so that threads only read them
-        ctx.language_sets()
-        _static_part(ctx)
-        for need in todo:
-            ctx.demand(need)
-            _estimated_mask(ctx, need)
-            _coverage_table(ctx, need)
-        todo.sort(key=lambda n: -ctx.settings.reach_for(n))  # the biggest first
-        with ThreadPoolExecutor(min(threads, len(todo))) as pool:
-            list(pool.map(lambda n: need_summary(ctx, n), todo))
-    for need in todo:
-        need_summary(ctx, need)
-
-
 def best_pairs(ctx: AnalysisContext, need: str, school_pos: np.ndarray, k: int | None) -> Pairs:
     """The ``k`` best pairs within reach per school (all when ``k`` is None)."""
     if k is not None and k <= SUMMARY_TOP:
@@ -870,8 +847,6 @@ def match_all(
     )
     pos = np.arange(len(ctx.schools)) if school_ids is None else ctx.school_pos(school_ids)
     ranked = []
-    if limit is not None and limit <= SUMMARY_TOP:
-        summarize(ctx, needs_of(ctx, pos))
     for need in needs_of(ctx, pos):
         with_need = _schools_with_need(ctx, need, pos)
         pairs = best_pairs(ctx, need, with_need, limit)

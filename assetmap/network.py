@@ -46,7 +46,6 @@ import pandas as pd
 from assetmap.index import PartnerIndex
 from assetmap.languages import load_languages
 from assetmap.match import (
-    SUMMARY_TOP,
     AnalysisContext,
     _require_index,
     _schools_with_need,
@@ -54,7 +53,6 @@ from assetmap.match import (
     nearest_beyond,
     needs_of,
     prepare,
-    summarize,
 )
 from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
 from assetmap.netsolve import (
@@ -169,8 +167,6 @@ def build_network(
     dist = np.zeros((n_s, n_n, candidates))
     cover_share = np.zeros((n_s, n_n, candidates))
     gaps: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
-    if candidates <= SUMMARY_TOP:
-        summarize(ctx, needs)
     for ni, need in enumerate(needs):
         with_need = _schools_with_need(ctx, need, pos)
         pairs = best_pairs(ctx, need, with_need, candidates)

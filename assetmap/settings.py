@@ -54,7 +54,6 @@ class Settings:
     weight_mou: float = 0.10
     distance_decay_km: float = 5.0
     lead_partner_load_warning: int = 5
-    analysis_threads: int = 0  # threads for per-need analysis work; 0 = one per CPU core
     geocode_providers: tuple[str, ...] = ("census", "nominatim", "gazetteer")
     census_geocoder_url: str = "https://geocoding.geo.census.gov"
     nominatim_url: str = "https://nominatim.openstreetmap.org"
@@ -102,7 +101,6 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("matching", "weight_mou"): "weight_mou",
     ("matching", "distance_decay_km"): "distance_decay_km",
     ("matching", "lead_partner_load_warning"): "lead_partner_load_warning",
-    ("matching", "threads"): "analysis_threads",
     ("geocoding", "providers"): "geocode_providers",
     ("geocoding", "census_geocoder_url"): "census_geocoder_url",
     ("geocoding", "nominatim_url"): "nominatim_url",
