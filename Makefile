@@ -18,7 +18,8 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/assetmap serve
 
-## Everything the tests need (Debian chromium for browser tests, PostgreSQL + PostGIS), then the suite.
+## Everything the tests need (Debian chromium for browser tests, PostgreSQL + PostGIS, Pango for
+## the PDF family sheet), then the suite.
 test: install system-deps
 	$(PY) -m pytest -n 2 --dist loadfile
 

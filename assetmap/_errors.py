@@ -14,6 +14,7 @@ __all__ = [
     "GeocoderUnavailable",
     "StaleVersionError",
     "PermissionDenied",
+    "DependencyMissing",
 ]
 
 
@@ -47,3 +48,8 @@ class StaleVersionError(AssetmapError):
 
 class PermissionDenied(AssetmapError):
     """The current role may not see or do this."""
+
+
+class DependencyMissing(AssetmapError):
+    """An optional capability needs a library or system package that is not installed here;
+    the message names what to install."""

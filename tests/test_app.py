@@ -302,7 +302,8 @@ def test_network_page_builds_and_offers_every_download():
     assert not at.exception
     labels = [b.label for b in at.download_button]
     assert "Excel workbook" in labels and "GeoPackage (QGIS)" in labels
-    assert any(lbl.startswith("Family sheet") for lbl in labels)
+    assert any(lbl.startswith("Family sheet") and "HTML" in lbl for lbl in labels)
+    assert any(lbl.startswith("Family sheet") and "PDF" in lbl for lbl in labels)
 
 
 # --------------------------------------------------------------------------- Data page

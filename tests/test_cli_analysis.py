@@ -124,6 +124,33 @@ def test_network_workbook_for_a_hartford_school(capsys, tmp_path):
     assert not ((shown >= 1) & (shown <= 5)).any()
 
 
+def test_network_family_sheet_pdf(capsys, tmp_path):
+    from pypdf import PdfReader
+
+    path = tmp_path / "sheet.pdf"
+    code, out, err = run(
+        capsys,
+        "network",
+        "--school",
+        "Burns Latino Studies Academy",
+        "--out",
+        str(path),
+        "--language",
+        "ar",
+        "--json",
+    )
+    assert code == 0, err
+    assert path.read_bytes().startswith(b"%PDF-")
+    recs = json.loads(out)  # stdout stays pure JSON while the PDF is made
+    assert {r["school_name"] for r in recs} == {"Burns Latino Studies Academy"}
+    reader = PdfReader(path)
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "Burns Latino Studies Academy" in text
+    assert "Help for families near" not in text  # Arabic, not the English fallback
+    assert f"wrote {path}" in err
+
+
 def test_text_outputs(capsys):
     code, out, _ = run(capsys, "needs", "--survey", PII_SURVEY, "--school", "0640911")
     assert code == 0 and "fewer than 6 responses" in out

@@ -93,6 +93,7 @@ def test_safe_cell(value, expected):
         ("a.json", "hsds"),
         ("a.zip", "hsds_csv"),
         ("a.html", "html"),
+        ("Sheet.PDF", "pdf"),
         ("folder/", "hsds_csv"),
     ],
 )
@@ -104,7 +105,7 @@ def test_unknown_format_names_the_choices():
     with pytest.raises(InputError, match="cannot tell the format.*xlsx"):
         format_for("a.docx")
     with pytest.raises(InputError, match="unknown format"):
-        format_for("a.csv", fmt="pdf")
+        format_for("a.csv", fmt="docx")
 
 
 def test_csv_network_reads_back_and_is_neutralised(tmp_path, frames):

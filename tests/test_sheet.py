@@ -51,6 +51,7 @@ def test_sheet_content_english(tmp_path):
     html = render_sheets(b, language="en", today=dt.date(2026, 11, 23))
     assert '<html lang="en" dir="ltr">' in html
     assert "Help for families near \u2068Burns School\u2069" in html
+    assert "<title>Help for families near \u2068Burns School\u2069</title>" in html
     assert 'href="tel:+18605550101"' in html
     assert "EXAMPLE (fictional)" in html  # p3 is a backup and an example partner
     assert "No place nearby for this need yet" in html  # the legal gap
@@ -128,7 +129,14 @@ def test_bidi_isolation_of_data_in_rtl():
     b = Bundle.from_frames(partners=partners(), network=network())
     html = render_sheets(b, language="ar")
     assert '<bdi dir="ltr">(860) 555-0101</bdi>' in html
-    assert "<bdi>1 Main St</bdi>" in html
+    # dir="auto" resolved from the first strong character (the PDF renderer does not do it)
+    assert '<bdi dir="ltr">1 Main St</bdi>' in html
+    net = network()
+    net.loc[0, "partner_name"] = "مركز الأسرة Family Center"
+    net.loc[0, "hours"] = "24/7"
+    html = render_sheets(Bundle.from_frames(partners=partners(), network=net), language="ar")
+    assert '<bdi dir="rtl">مركز الأسرة Family Center</bdi>' in html
+    assert "<bdi>24/7</bdi>" in html  # no strong character: left to the bidi algorithm
 
 
 def test_sensitive_partner_address_never_on_the_sheet():

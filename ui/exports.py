@@ -93,13 +93,19 @@ def deferred(
     return _checked(principal, lambda: network_bytes(frame, ext, extras=extras))
 
 
-def deferred_sheet(network: pd.DataFrame, language: str) -> Callable[[], bytes]:
-    """A download callback for the printable family sheet in ``language``."""
+def deferred_sheet(network: pd.DataFrame, language: str, ext: str = ".html") -> Callable[[], bytes]:
+    """A download callback for the printable family sheet in ``language`` (``.html`` or
+    ``.pdf``)."""
     principal = auth.current_principal()
     if not auth.allowed(principal, "download"):
         raise PermissionDenied(f"role {principal.role!r} may not download networks")
     frame = network.copy()
-    return _checked(principal, lambda: network_bytes(frame, ".html", language=language))
+    return _checked(principal, lambda: network_bytes(frame, ext, language=language))
+
+
+def pdf_unavailable() -> str | None:
+    """None when the PDF family sheet can be made here, else what to install."""
+    return export.pdf_unavailable()
 
 
 def apply_roles(network: pd.DataFrame, roles: pd.Series) -> tuple[pd.DataFrame, list[str]]:

@@ -105,13 +105,27 @@ sheet_lang = st.selectbox(
     "Language of the sheet", codes, format_func=ui_i18n.autonym, key="net_sheet_lang"
 )
 if scope == "school":
-    st.download_button(
+    sheet_name = f"family_sheet_{exports.slug(built['label'])}_{sheet_lang}"
+    c_html, c_pdf = st.columns(2)
+    c_html.download_button(
         f"Family sheet ({ui_i18n.autonym(sheet_lang)}) — HTML, print from the browser",
         data=exports.deferred_sheet(edited, sheet_lang),
-        file_name=f"family_sheet_{exports.slug(built['label'])}_{sheet_lang}.html",
+        file_name=f"{sheet_name}.html",
         mime="text/html",
         key="net_dl_sheet",
         on_click="ignore",
     )
+    missing = exports.pdf_unavailable()
+    if missing:
+        c_pdf.caption(f"PDF is not available on this server: {missing}")
+    else:
+        c_pdf.download_button(
+            f"Family sheet ({ui_i18n.autonym(sheet_lang)}) — PDF, one page",
+            data=exports.deferred_sheet(edited, sheet_lang, ".pdf"),
+            file_name=f"{sheet_name}.pdf",
+            mime="application/pdf",
+            key="net_dl_sheet_pdf",
+            on_click="ignore",
+        )
 else:
     st.caption("Family sheets are made per school: build the network of one school.")

@@ -85,7 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a coordinated partner network (lead + backups per need) to a file",
         description="Lead partner and up to two backups per need, for a school or every "
         "surveyed school of a district. The format follows --out: .csv .xlsx .kumu.xlsx "
-        ".geojson .gpkg .graphml .json (HSDS 3.0) .zip (HSDS CSV) .html (family sheet). "
+        ".geojson .gpkg .graphml .json (HSDS 3.0) .zip (HSDS CSV) .html or .pdf (family sheet, "
+        "one page per school; e.g. --out sheet.pdf --language ar). "
         "Example: " + _EXAMPLES["network"],
     )
     _survey_args(p)
@@ -93,7 +94,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     who.add_argument("--school", action="append", help="school id or name (repeatable)")
     who.add_argument("--district", help="district id or name")
     p.add_argument("--out", required=True, help="output file; the extension picks the format")
-    p.add_argument("--language", default="en", help="language of the family sheet (.html)")
+    p.add_argument(
+        "--language",
+        default="en",
+        help="language of the family sheet (.html, .pdf), e.g. es, ar, ur, prs (default en)",
+    )
     p.add_argument("--json", action="store_true", help="also print the network as JSON")
     _engine_args(p)
     p.set_defaults(handler=_network)
@@ -102,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export",
         help="write partners to a file (same formats as network)",
         description="Export the shipped partners (or --partners) to CSV, Excel, GeoJSON, "
-        "GeoPackage, GraphML, HSDS or HTML. Example: " + _EXAMPLES["export"],
+        "GeoPackage, GraphML, HSDS, HTML or PDF. Example: " + _EXAMPLES["export"],
     )
     p.add_argument("--partners", help="a partner file instead of the shipped partners")
     p.add_argument("--out", required=True, help="output file; the extension picks the format")

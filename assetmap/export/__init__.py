@@ -12,10 +12,13 @@ The format comes from the file name (or ``fmt``):
 ``.json``            Open Referral HSDS 3.0 JSON (validated by :func:`validate_hsds`)
 ``.zip`` / folder    HSDS 3.0 CSV data package (``datapackage.json`` + tables)
 ``.html``            printable one-page family resource sheet per school
+``.pdf``             the same sheet as PDF, one page per school (WeasyPrint)
 ===================  ==========================================================
 
-PDF is not offered: the well-kept HTML→PDF libraries (WeasyPrint) need system Pango
-libraries that this project does not install; print the HTML sheet to PDF from a browser.
+The PDF is the HTML sheet laid out by WeasyPrint, which loads the system libraries Pango and
+HarfBuzz; without them a ``.pdf`` export stops with
+:class:`~assetmap._errors.DependencyMissing` naming the packages
+(``scripts/install_system_deps.sh``). :func:`pdf_unavailable` tells beforehand.
 
 Spreadsheet cells go through :func:`assetmap.export._tabular.safe_cell` (OWASP); HTML text
 goes through :func:`assetmap.maps.escape_text`.
@@ -32,7 +35,14 @@ from assetmap._errors import InputError
 from assetmap.export._common import Bundle, Writer, atomic_path
 from assetmap.export._hsds import validate_hsds
 
-__all__ = ["FORMATS", "export_network", "export_partners", "format_for", "validate_hsds"]
+__all__ = [
+    "FORMATS",
+    "export_network",
+    "export_partners",
+    "format_for",
+    "pdf_unavailable",
+    "validate_hsds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,7 @@ FORMATS: dict[str, str] = {
     "hsds": ".json Open Referral HSDS 3.0",
     "hsds_csv": ".zip or a folder: HSDS 3.0 CSV data package",
     "html": ".html printable family resource sheet",
+    "pdf": ".pdf family resource sheet, one page per school",
 }
 _SUFFIXES = [
     (".kumu.xlsx", "kumu"),
@@ -59,6 +70,7 @@ _SUFFIXES = [
     (".zip", "hsds_csv"),
     (".html", "html"),
     (".htm", "html"),
+    (".pdf", "pdf"),
 ]
 
 
@@ -89,7 +101,7 @@ def format_for(path: str | Path, fmt: str | None = None) -> str:
         return "hsds_csv"
     raise InputError(
         f"export: cannot tell the format of {str(path)!r} from its extension; use one of "
-        ".csv .xlsx .kumu.xlsx .geojson .gpkg .graphml .json .zip .html or a folder "
+        ".csv .xlsx .kumu.xlsx .geojson .gpkg .graphml .json .zip .html .pdf or a folder "
         "(e.g. --out network.xlsx)"
     )
 
@@ -113,9 +125,21 @@ def _writer(key: str) -> Writer:
         from assetmap.export._hsds import bundle_hsds_csv as w
     elif key == "html":
         from assetmap.export._sheet import bundle_html as w
+    elif key == "pdf":
+        from assetmap.export import _pdf
+
+        _pdf.require()  # a missing library is reported before any file is touched
+        w = _pdf.bundle_pdf
     else:  # pragma: no cover - format_for guards this
         raise InputError(f"export: unknown format {key!r}")
     return w
+
+
+def pdf_unavailable() -> str | None:
+    """None when ``.pdf`` export works on this machine, else what to install."""
+    from assetmap.export._pdf import pdf_unavailable as check
+
+    return check()
 
 
 def _export(bundle: Bundle, path: str | Path, fmt: str | None) -> Path:

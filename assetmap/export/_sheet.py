@@ -1,4 +1,5 @@
-"""Printable one-page family resource sheet per school (HTML with print CSS).
+"""Printable one-page family resource sheet per school (HTML with print CSS; the same
+document becomes the PDF sheet in :mod:`assetmap.export._pdf`).
 
 The sheet is in the family's language (``assetmap.i18n``), right-to-left with the right
 ``lang`` for Arabic, Urdu, Pashto, Dari and Persian. Every data string goes through
@@ -9,6 +10,7 @@ and http(s) only. Fictional example partners carry a visible "EXAMPLE (fictional
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,8 @@ _MAX_NEEDS_WITH_BACKUPS = 10
 _CSS = """
 @page { size: %(paper)s; margin: 9mm 10mm; }
 * { box-sizing: border-box; }
-html { font: 10pt/1.3 "Noto Sans", "Segoe UI", Arial, sans-serif; color: #111; }
+html { font: 10pt/1.3 %(fonts)s; color: #111; }
+:lang(zh) { font-family: "Noto Sans CJK SC", %(fonts)s; }
 body { margin: 0; }
 .page { max-width: 190mm; margin: 0 auto; padding: 4mm 0; }
 .page + .page { break-before: page; page-break-before: always; }
@@ -61,6 +64,41 @@ footer { margin-top: 2mm; border-top: 0.3mm solid #999; padding-top: 2mm; font-s
   box-shadow: 0 1px 4px rgba(0,0,0,.3); } }
 @media print { a { color: #111; } }
 """
+
+
+#: Noto families shipped by Debian's fonts-noto-core / fonts-noto-cjk (what the PDF renderer
+#: finds through fontconfig), then the usual browser fonts: no script falls to tofu boxes.
+#: Urdu is set in Noto Sans Arabic (naskh style) like Arabic, Persian and Pashto: Noto Nastaliq
+#: Urdu needs about 1.8x the line height, which pushes an 18-need sheet onto a second page.
+_FONTS = ", ".join(
+    f'"{f}"' if " " in f else f
+    for f in (
+        "Noto Sans",
+        "Noto Sans Arabic",
+        "Noto Naskh Arabic",
+        "Noto Nastaliq Urdu",
+        "Noto Sans Hebrew",
+        "Noto Sans Devanagari",
+        "Noto Sans Bengali",
+        "Noto Sans CJK SC",
+        "Segoe UI",
+        "Arial",
+        "sans-serif",
+    )
+)
+
+
+def _dir(text: str) -> str | None:
+    """Direction of the first strong character (what ``dir="auto"`` resolves to), made
+    explicit: WeasyPrint lays out each element in its CSS ``direction`` and does not isolate
+    ``<bdi>`` on its own, so Latin names in an Arabic sheet need ``dir="ltr"`` spelled out."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None
 
 
 def _e(v: Any) -> str:
@@ -115,7 +153,10 @@ def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
 
 def _b(v: Any) -> str:
     """Escaped text isolated for bidi (Latin names and addresses inside right-to-left pages)."""
-    return f"<bdi>{escape_text(v)}</bdi>" if present(v) else ""
+    if not present(v):
+        return ""
+    d = _dir(str(v))
+    return f'<bdi dir="{d}">{escape_text(v)}</bdi>' if d else f"<bdi>{escape_text(v)}</bdi>"
 
 
 def _phone_html(phone: Any) -> str:
@@ -159,16 +200,12 @@ def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -
             who += '<div class="also">' + "".join(items) + "</div>"
         codes = r.get("languages") if isinstance(r.get("languages"), list) else []
         lang_names = ", ".join(langs.name(str(c), autonym=True) for c in codes)
-        dist = (
-            escape_text(t.format_km(float(r["distance_km"])) + " km")
-            if present(r.get("distance_km"))
-            else ""
-        )
+        dist = t.format_km(float(r["distance_km"])) + " km" if present(r.get("distance_km")) else ""
         body.append(
             f'<tr><th scope="row">{label}</th><td>{who}</td>'
             f'<td class="nowrap">{_phone_html(r.get("phone"))}</td>'
             f"<td>{_b(lang_names)}</td><td>{_b(r.get('hours'))}</td>"
-            f'<td class="nowrap"><bdi>{dist}</bdi></td></tr>'
+            f'<td class="nowrap">{_b(dist)}</td></tr>'
         )
     head = "".join(
         f'<th scope="col">{escape_text(t(k))}</th>'
@@ -243,6 +280,7 @@ def render_sheets(
     t = get_translator(language or bundle.language)
     today = today or dt.date.today()
     pages = []
+    names: list[str] = []
     if bundle.network is not None:
         net = bundle.network
         # Sheets go to families: a sensitive site (e.g. a safe haven) shows no address.
@@ -269,6 +307,7 @@ def render_sheets(
         for sid in dict.fromkeys(net["school_id"].tolist()):
             rows = net[net["school_id"] == sid]
             name = rows["school_name"].iloc[0] if present(rows["school_name"].iloc[0]) else sid
+            names.append(str(name))
             pages.append(_school_page(str(name), rows, t, today))
     else:
         rows = _directory_rows(bundle)
@@ -279,11 +318,13 @@ def render_sheets(
             .drop(columns="_o")
         )
         pages.append(_directory_page(rows, t, today))
-    title = escape_text(t("sheet.title", school=""))
+    # The document title (browser tab, PDF metadata) names the school of a one-school sheet.
+    one = chr(0x2068) + names[0] + chr(0x2069) if len(names) == 1 else ""
+    title = escape_text(t("sheet.title", school=one).strip())
     return (
         f'<!DOCTYPE html>\n<html lang="{escape_text(t.lang)}" dir="{escape_text(t.dir)}">\n<head>\n'
         '<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{_CSS % {'paper': paper.lower()}}</style>\n</head>\n<body>\n"
+        f"<title>{title}</title>\n<style>{_CSS % {'paper': paper.lower(), 'fonts': _FONTS}}</style>\n</head>\n<body>\n"
         + "\n".join(pages)
         + "\n</body>\n</html>\n"
     )
