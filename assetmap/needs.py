@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from assetmap._errors import InputError
 from assetmap._text import clean, fold
@@ -610,6 +611,18 @@ class NeedProfile:
         include_districts: bool = False,
     ) -> pd.DataFrame:
         """The suppressed frame (see :func:`assetmap.suppress.publish`); cached per threshold."""
+        return self._published_frame(
+            min_cell=min_cell, min_denominator=min_denominator, include_districts=include_districts
+        ).copy()
+
+    def _published_frame(
+        self,
+        *,
+        min_cell: int | None = None,
+        min_denominator: int | None = None,
+        include_districts: bool = False,
+    ) -> pd.DataFrame:
+        """INTERNAL: the cached published frame itself (callers must not modify it)."""
         from assetmap.settings import get_settings
         from assetmap.suppress import publish
 
@@ -626,7 +639,7 @@ class NeedProfile:
                 min_denominator=key[1],
                 include_districts=include_districts,
             )
-        return self._published_cache[key].copy()
+        return self._published_cache[key]
 
     def published_share(self, school_id: str, need: str, covered: Iterable[str]) -> float | None:
         """Share (0..1) of a need's families whose language is in ``covered`` (English and
@@ -668,19 +681,20 @@ class NeedProfile:
         from assetmap.settings import get_settings
 
         mc = get_settings().min_cell
-        pub = self.published()
+        pub = self._published_frame()  # read only
         tot = pub[pub["dimension"] == "total"]
         small_ids = tot.loc[tot["display"].str.startswith("fewer than"), "school_id"].tolist()
-        nl = pub[(pub["dimension"] == "need_language")].copy()
+        cols = ["school_id", "need", "language", "count", "suppressed"]
+        nl = pub.loc[(pub["dimension"] == "need_language").to_numpy(), cols]
         need = pub[pub["dimension"] == "need"][["school_id", "need", "count"]].rename(
             columns={"count": "need_total"}
         )
         nl = nl.merge(need, on=["school_id", "need"], how="left")
-        nl["known"] = pd.to_numeric(nl["count"], errors="coerce")
+        nl["known"] = _numbers(nl["count"])
         grp = nl.groupby(["school_id", "need"], sort=False)
         shown = grp["known"].transform("sum")
         n_supp = grp["suppressed"].transform("sum")
-        need_total = pd.to_numeric(nl["need_total"], errors="coerce")
+        need_total = _numbers(nl["need_total"])
         share = np.where(
             need_total.notna(),
             (need_total - shown) / n_supp.where(n_supp > 0, 1),
@@ -741,19 +755,22 @@ class NeedProfile:
             ),
         ]
         layout = pd.concat(parts, ignore_index=True)
-        grid = sch.merge(layout, how="cross")
         c = self._counts.copy()
         c["need"] = c["need"].where(c["need"].notna(), "")
         c["language"] = c["language"].where(c["language"].notna(), "")
         key = ["school_id", "dimension", "need", "language"]
-        g = grid.assign(
-            need=grid["need"].where(grid["need"].notna(), ""),
-            language=grid["language"].where(grid["language"].notna(), ""),
-        )
-        g = g.merge(c[key + ["count"]], on=key, how="left")
-        g["count"] = g["count"].fillna(0.0).round()
-        g["need"] = g["need"].replace("", None)
-        g["language"] = g["language"].replace("", None)
+        g = _grid_by_position(sch, layout, c[key + ["count"]])
+        normalized = g is not None
+        if g is None:  # duplicated keys: the merges below say what that means
+            grid = sch.merge(layout, how="cross")
+            g = grid.assign(
+                need=grid["need"].where(grid["need"].notna(), ""),
+                language=grid["language"].where(grid["language"].notna(), ""),
+            )
+            g = g.merge(c[key + ["count"]], on=key, how="left")
+            g["count"] = g["count"].fillna(0.0).round()
+            g["need"] = g["need"].replace("", None)
+            g["language"] = g["language"].replace("", None)
         if include_districts:
             d = (
                 g.groupby(
@@ -765,9 +782,69 @@ class NeedProfile:
             d["school_id"] = None
             d["school_name"] = None
             g = pd.concat([g, d[g.columns]], ignore_index=True)
-        for col in ("need", "language", "school_id", "school_name", "district_id"):
-            g[col] = g[col].astype(object).where(g[col].notna(), None)
+            normalized = False
+        if not normalized:
+            for col in ("need", "language", "school_id", "school_name", "district_id"):
+                g[col] = _none_for_missing(g[col])
         return g
+
+
+def _numbers(col: pd.Series) -> pd.Series:
+    """``pd.to_numeric(col, errors="coerce")`` of a published count column (ints and None),
+    as floats (the same numbers; to_numeric is slow on object columns)."""
+    arr = col.to_numpy(dtype=object)
+    if infer_dtype(arr, skipna=True) != "integer":
+        return pd.to_numeric(col, errors="coerce")
+    return pd.Series(np.array(arr, dtype=float), index=col.index, name=col.name)
+
+
+def _none_for_missing(col: pd.Series) -> pd.Series:
+    return col.astype(object).where(col.notna(), None)
+
+
+def _grid_by_position(
+    sch: pd.DataFrame, layout: pd.DataFrame, counts: pd.DataFrame
+) -> pd.DataFrame | None:
+    """``sch x layout`` with ``counts`` (need / language missing as "") placed by position:
+    the frame of a cross merge then a left merge on (school_id, dimension, need, language),
+    with the counts rounded (0 where none), need / language "" as None and the text columns
+    as objects (None when missing), built without merging the whole grid. None when a key
+    is duplicated or missing (then the merges decide)."""
+    lay = layout.assign(
+        need=layout["need"].where(layout["need"].notna(), ""),
+        language=layout["language"].where(layout["language"].notna(), ""),
+    )
+    lkey = ["dimension", "need", "language"]
+    sid = sch["school_id"]
+    if (
+        sid.isna().any()
+        or not sid.is_unique
+        or lay.duplicated(lkey).any()
+        or counts.duplicated(["school_id", *lkey]).any()
+    ):
+        return None
+    n_s, n_l = len(sch), len(lay)
+    spos = pd.DataFrame({"school_id": sid, "_s": np.arange(n_s)})
+    m = counts.merge(spos, on="school_id").merge(lay.assign(_l=np.arange(n_l)), on=lkey)
+    count = np.full(n_s * n_l, np.nan)
+    count[m["_s"].to_numpy() * n_l + m["_l"].to_numpy()] = m["count"].to_numpy(dtype=float)
+    rows = np.repeat(np.arange(n_s), n_l)
+    cols = np.tile(np.arange(n_l), n_s)
+
+    def text(col: pd.Series, at: np.ndarray) -> pd.Series:
+        return pd.Series(_none_for_missing(col).to_numpy()[at], dtype=object)
+
+    return pd.DataFrame(
+        {
+            "school_id": text(sch["school_id"], rows),
+            "school_name": text(sch["school_name"], rows),
+            "district_id": text(sch["district_id"], rows),
+            "dimension": layout["dimension"].take(cols).reset_index(drop=True),
+            "need": text(lay["need"].replace("", None), cols),
+            "language": text(lay["language"].replace("", None), cols),
+            "count": np.round(np.where(np.isnan(count), 0.0, count)),
+        }
+    )
 
 
 def build_profile(responses: pd.DataFrame, *, schools: pd.DataFrame | None = None) -> NeedProfile:

@@ -25,11 +25,15 @@ The thresholds come from settings, which refuse anything below the state rule.
 
 from __future__ import annotations
 
+import heapq
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from assetmap._errors import ConfigError
 from assetmap.settings import STATE_MIN_CELL, STATE_MIN_DENOMINATOR, get_settings
@@ -92,27 +96,156 @@ def _thresholds(min_cell: int | None, min_denominator: int | None) -> tuple[int,
 Group = tuple[int, np.ndarray]  # (index of the total cell or -1, member indexes)
 
 
-def _unit_keys(frame: pd.DataFrame) -> np.ndarray:
-    """'S<school_id>' for school rows, 'D<district_id>' for district rows."""
-    return np.array(
-        [
-            f"S{s}" if s is not None and not (isinstance(s, float) and np.isnan(s)) else f"D{d}"
-            for s, d in zip(frame["school_id"].tolist(), frame["district_id"].tolist(), strict=True)
-        ],
-        dtype=object,
-    )
+class _Groups(NamedTuple):
+    """Groups as flat arrays: group ``g`` is ``tot[g]`` (-1: none) = sum of
+    ``mem[ptr[g]:ptr[g + 1]]`` (ascending)."""
+
+    tot: np.ndarray
+    ptr: np.ndarray
+    mem: np.ndarray
+
+    @classmethod
+    def from_list(cls, groups: list[Group]) -> _Groups:
+        sizes = [len(m) for _, m in groups]
+        mem = [np.asarray(m, dtype=np.int64) for _, m in groups]
+        return cls(
+            np.array([t for t, _ in groups], dtype=np.int64),
+            np.r_[0, np.cumsum(sizes, dtype=np.int64)].astype(np.int64),
+            np.concatenate(mem) if mem else np.zeros(0, dtype=np.int64),
+        )
+
+    def as_list(self) -> list[Group]:
+        p = self.ptr.tolist()
+        return [(t, self.mem[p[g] : p[g + 1]]) for g, t in enumerate(self.tot.tolist())]
+
+    def take(self, gids: np.ndarray) -> _Groups:
+        """The groups ``gids`` (in that order)."""
+        pos, sizes = _segments(self.ptr, gids)
+        return _Groups(self.tot[gids], np.r_[0, np.cumsum(sizes)].astype(np.int64), self.mem[pos])
 
 
-def _codes(series: pd.Series) -> np.ndarray:
-    vals = series.astype(object).where(series.notna(), "")
-    return pd.factorize(vals.astype(str))[0]
+def _segments(ptr: np.ndarray, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into the flat member array) of the members of groups ``gids``, and sizes."""
+    sizes = ptr[gids + 1] - ptr[gids]
+    starts = np.cumsum(sizes) - sizes
+    pos = np.repeat(ptr[gids] - starts, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
+    return pos, sizes
 
 
-def _runs(sel: np.ndarray, *keys: np.ndarray) -> list[tuple[tuple, np.ndarray]]:
-    """Split row indexes ``sel`` into runs of equal keys: [(key tuple, indexes)]."""
-    if len(sel) == 0:
-        return []
+def _factorize(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(col)``; for text in long runs of equal neighbours (a grid's school and
+    district columns), factorising one value per run is the same and much cheaper."""
+    arr = col.to_numpy(dtype=object)
+    if len(arr) > 1:
+        try:
+            heads = np.flatnonzero(np.r_[True, np.asarray(arr[1:] != arr[:-1], dtype=bool)])
+        except (TypeError, ValueError):  # values whose comparison is not a bool
+            heads = np.arange(len(arr))
+        if len(heads) * 4 < len(arr):
+            codes, uniq = pd.factorize(arr[heads])
+            if infer_dtype(uniq, skipna=False) in ("string", "empty"):
+                return np.repeat(codes, np.diff(np.r_[heads, len(arr)])), pd.Index(uniq)
+    codes, uniq = pd.factorize(col)
+    return codes, pd.Index(uniq)
+
+
+class _Keys:
+    """The key columns of a cells frame as integer codes, each column factorised once."""
+
+    def __init__(self, cells: pd.DataFrame) -> None:
+        self.cells = cells
+        self._fac: dict[str, tuple[np.ndarray, pd.Index, bool]] = {}
+        self.dim, names = pd.factorize(cells["dimension"].astype(str))
+        self._dims = list(names)
+        self.is_school = self.factor("school_id")[0] >= 0  # school_id.notna()
+        self.need = self.codes("need")
+        self.lang = self.codes("language")
+        self.dist = self.codes("district_id")
+        self.unit = self.unit_codes()
+
+    def factor(self, col: str) -> tuple[np.ndarray, pd.Index, bool]:
+        """pd.factorize of a column (missing: -1), and whether every value is a str."""
+        if col not in self._fac:
+            codes, uniq = _factorize(self.cells[col])
+            self._fac[col] = (codes, uniq, infer_dtype(uniq, skipna=False) in ("string", "empty"))
+        return self._fac[col]
+
+    def is_dim(self, name: str) -> np.ndarray:
+        """Rows whose dimension is ``name``."""
+        if name not in self._dims:
+            return np.zeros(len(self.dim), dtype=bool)
+        return self.dim == self._dims.index(name)
+
+    def codes(self, col: str) -> np.ndarray:
+        """Codes of the column as text, missing as "" (numbered by first appearance)."""
+        codes, uniq, all_str = self.factor(col)
+        if not all_str:
+            series = self.cells[col]
+            vals = series.astype(object).where(series.notna(), "")
+            return pd.factorize(vals.astype(str))[0]
+        if (codes < 0).any():
+            empty = uniq.get_loc("") if "" in uniq else len(uniq)
+            return pd.factorize(np.where(codes < 0, empty, codes))[0]
+        return codes
+
+    def str_codes(self, col: str, rows: np.ndarray) -> np.ndarray:
+        """Codes of ``f"{v}"`` over ``rows`` (a mask), numbered by first appearance."""
+        codes, _, all_str = self.factor(col)
+        c = codes[rows]
+        if all_str and not (c < 0).any():
+            return c if len(c) == len(codes) else pd.factorize(c)[0]
+        vals = self.cells[col].to_numpy(dtype=object)[rows]
+        return pd.factorize(np.array([f"{v}" for v in vals.tolist()], dtype=object))[0]
+
+    def missing(self, col: str) -> np.ndarray:
+        """Per row: the value is None or a float NaN."""
+        miss = self.factor(col)[0] < 0  # a superset: pd.NA, NaT are not missing here
+        cand = np.flatnonzero(miss)
+        if len(cand):
+            vals = self.cells[col].to_numpy(dtype=object)[cand]
+            for i, v in zip(cand.tolist(), vals.tolist(), strict=True):
+                miss[i] = v is None or (isinstance(v, float) and bool(np.isnan(v)))
+        return miss
+
+    def unit_codes(self) -> np.ndarray:
+        """Codes of the units 'S<school_id>' (school rows) / 'D<district_id>' (others),
+        numbered by first appearance."""
+        sch = ~self.missing("school_id")
+        cs = self.str_codes("school_id", sch)
+        if sch.all():
+            return cs
+        code = np.empty(len(sch), dtype=np.int64)
+        code[sch] = cs
+        code[~sch] = self.str_codes("district_id", ~sch) + (int(cs.max()) + 1 if len(cs) else 0)
+        return pd.factorize(code)[0]
+
+
+def _mix(*codes: np.ndarray, radix: list[int]) -> np.ndarray:
+    """One int64 key per row from several non-negative code arrays."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, r in zip(codes, radix, strict=True):
+        key = key * r + c
+    return key
+
+
+def _lookup(keys: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``dict(zip(keys, rows)).get(q, -1)`` per query key (the last row wins)."""
+    if len(keys) == 0:
+        return np.full(len(query), -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    k, r = keys[order], rows[order]
+    last = np.r_[k[1:] != k[:-1], True]
+    k, r = k[last], r[last]
+    pos = np.minimum(np.searchsorted(k, query), len(k) - 1)
+    return np.where(k[pos] == query, r[pos], -1)
+
+
+def _runs(sel: np.ndarray, *keys: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Split row indexes ``sel`` (ascending) into runs of equal keys, in key order: (the keys
+    of each run, run pointers, the reordered indexes; ascending within a run)."""
     ks = [k[sel] for k in keys]
+    if len(sel) == 0:
+        return ks, np.zeros(1, dtype=np.int64), sel
     order = np.lexsort(ks[::-1])
     s = sel[order]
     sk = [k[order] for k in ks]
@@ -121,8 +254,44 @@ def _runs(sel: np.ndarray, *keys: np.ndarray) -> list[tuple[tuple, np.ndarray]]:
     for k in sk:
         change[1:] |= k[1:] != k[:-1]
     starts = np.flatnonzero(change)
-    ends = np.r_[starts[1:], len(s)]
-    return [(tuple(int(k[a]) for k in sk), s[a:b]) for a, b in zip(starts, ends, strict=True)]
+    return [k[starts] for k in sk], np.r_[starts, len(s)].astype(np.int64), s
+
+
+def _group_arrays(keys: _Keys) -> _Groups:
+    is_school, unit, dim = keys.is_school, keys.unit, keys.dim
+    need, lang, dist = keys.need, keys.lang, keys.dist
+    idx = np.arange(len(unit), dtype=np.int64)
+    dim = dim + 1  # missing: -1
+    radix = [int(c.max(initial=0)) + 1 for c in (unit, dist, dim, need, lang)]
+    r_unit, r_dist, r_dim, r_need, r_lang = radix
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (totals, run pointers, members)
+
+    tot_rows = idx[keys.is_dim("total")]
+    (u,), ptr, mem = _runs(idx[keys.is_dim("language")], unit)
+    parts.append((_lookup(unit[tot_rows], tot_rows, u), ptr, mem))
+    nl = idx[keys.is_dim("need_language")]
+    need_rows = idx[keys.is_dim("need")]
+    (u, n), ptr, mem = _runs(nl, unit, need)
+    need_key = _mix(unit[need_rows], need[need_rows], radix=[r_unit, r_need])
+    parts.append((_lookup(need_key, need_rows, _mix(u, n, radix=[r_unit, r_need])), ptr, mem))
+    _, ptr, mem = _runs(nl, unit, lang)
+    parts.append((np.full(len(ptr) - 1, -1, dtype=np.int64), ptr, mem))
+    if (~is_school).any():
+        drows = idx[~is_school]
+        r4 = [r_dist, r_dim, r_need, r_lang]
+        dkey = _mix(dist[drows], dim[drows], need[drows], lang[drows], radix=r4)
+        run_keys, ptr, mem = _runs(idx[is_school], dist, dim, need, lang)
+        t = _lookup(dkey, drows, _mix(*run_keys, radix=r4))
+        ok = np.flatnonzero(t >= 0)
+        g = _Groups(t, ptr, mem).take(ok)
+        parts.append((g.tot, g.ptr, g.mem))
+    tots, ptrs, mems, off = [], [np.zeros(1, dtype=np.int64)], [], 0
+    for t, ptr, mem in parts:
+        tots.append(t.astype(np.int64))
+        ptrs.append(ptr[1:] + off)
+        mems.append(mem)
+        off += int(ptr[-1])
+    return _Groups(np.concatenate(tots), np.concatenate(ptrs), np.concatenate(mems))
 
 
 def build_groups(cells: pd.DataFrame) -> list[Group]:
@@ -133,52 +302,7 @@ def build_groups(cells: pd.DataFrame) -> list[Group]:
     columns need_language[*, l] (no total, but the complementary rule applies to them).
     Per district with district rows: district cell = sum of its schools' cells.
     """
-    is_school = cells["school_id"].notna().to_numpy()
-    unit = pd.factorize(_unit_keys(cells))[0]
-    dim_s = cells["dimension"].astype(str).to_numpy()
-    dim = pd.factorize(dim_s)[0]
-    need = _codes(cells["need"])
-    lang = _codes(cells["language"])
-    dist = _codes(cells["district_id"])
-    idx = np.arange(len(cells))
-    tot_rows = idx[dim_s == "total"]
-    total_of = dict(zip(unit[tot_rows].tolist(), tot_rows.tolist(), strict=True))
-    need_rows = idx[dim_s == "need"]
-    need_of = dict(
-        zip(
-            zip(unit[need_rows].tolist(), need[need_rows].tolist(), strict=True),
-            need_rows.tolist(),
-            strict=True,
-        )
-    )
-    groups: list[Group] = []
-    for (u,), m in _runs(idx[dim_s == "language"], unit):
-        groups.append((total_of.get(u, -1), m))
-    nl = idx[dim_s == "need_language"]
-    for (u, n), m in _runs(nl, unit, need):
-        groups.append((need_of.get((u, n), -1), m))
-    for _, m in _runs(nl, unit, lang):
-        groups.append((-1, m))
-    if (~is_school).any():
-        drows = idx[~is_school]
-        dkey = dict(
-            zip(
-                zip(
-                    dist[drows].tolist(),
-                    dim[drows].tolist(),
-                    need[drows].tolist(),
-                    lang[drows].tolist(),
-                    strict=True,
-                ),
-                drows.tolist(),
-                strict=True,
-            )
-        )
-        for key, m in _runs(idx[is_school], dist, dim, need, lang):
-            t = dkey.get(key, -1)
-            if t >= 0:
-                groups.append((t, m))
-    return groups
+    return _group_arrays(_Keys(cells)).as_list()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +319,9 @@ def _determined(
     its value is then that of any solution (least squares). Bounds: when an equation's
     residual equals the sum of its unknowns' lower (or upper) bounds, every one of those
     unknowns sits at its bound.
+
+    This is the plain reference used by :func:`recoverable_cells`; suppression itself runs
+    the same test, vectorised, in :meth:`_Suppressor._pinned`.
     """
     unknown = np.flatnonzero(supp)
     if len(unknown) == 0:
@@ -268,21 +395,252 @@ def _determined(
     return idx, np.array([found[i] for i in idx.tolist()], dtype=float)
 
 
-def _complementary(values: np.ndarray, supp: np.ndarray, groups: list[Group]) -> bool:
-    """One fixed-point run of the 'exactly one suppressed in a row/column' rule."""
-    changed_any = False
-    changed = True
-    while changed:
-        changed = False
-        for t, m in groups:
-            n_supp = int(supp[m].sum()) + (1 if t >= 0 and supp[t] else 0)
-            if n_supp != 1:
+def _null_pinned(a: np.ndarray) -> np.ndarray:
+    """Columns of ``a`` whose unit vector lies in its row space (zero null-space component)."""
+    _, s, vt = np.linalg.svd(a, full_matrices=True)
+    rank = int((s > 1e-9 * max(1.0, s.max(initial=0.0))).sum())
+    null = vt[rank:]
+    norms = np.sqrt((null**2).sum(axis=0)) if len(null) else np.zeros(a.shape[1])
+    return np.flatnonzero(norms < 1e-8)
+
+
+_MAX_ROUNDS = 10_000
+
+
+class _Suppressor:
+    """Complementary suppression + the recoverability loop, over independent *blocks*.
+
+    Every group lies inside one block (``gblock``); blocks share no cell, so each block runs
+    exactly the sequence of the one-block algorithm (complementary fixed point, then one more
+    cell hidden per round while a cell is recoverable), all blocks at once:
+
+    * the complementary rule keeps, per group, the number of hidden cells; a pass over the
+      groups only acts on groups with exactly one, so the fixed point is replayed with a heap
+      of (pass, group) events in the order the passes would reach them;
+    * the recoverability test is vectorised over the equations of the blocks still changing;
+      only connected components that could pin a cell (several equations, or one equation in
+      one unknown) go through the SVD.
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        primary: np.ndarray,
+        lb: np.ndarray,
+        ub: np.ndarray,
+        groups: _Groups,
+        gblock: np.ndarray,
+    ) -> None:
+        n, n_groups = len(values), len(groups.tot)
+        self.values, self.lb, self.ub, self.g = values, lb, ub, groups
+        self.supp = primary.copy()
+        self.gblock = gblock
+        sizes = np.diff(groups.ptr)
+        self.seg = np.repeat(np.arange(n_groups, dtype=np.int64), sizes)
+        has_t = groups.tot >= 0
+        # cell -> its groups (as a member or as the total), in group order
+        cell = np.concatenate([groups.mem, groups.tot[has_t]])
+        grp = np.concatenate([self.seg, np.flatnonzero(has_t)])
+        self.cg = grp[np.lexsort((grp, cell))]
+        self.cg_ptr = np.r_[0, np.cumsum(np.bincount(cell, minlength=n))].tolist()
+        self.cblock = np.full(n, -1, dtype=np.int64)
+        self.cblock[cell] = gblock[grp]
+        self.n_supp = np.bincount(self.seg, weights=self.supp[groups.mem], minlength=n_groups)
+        self.n_supp = self.n_supp.astype(np.int64)
+        self.n_supp[has_t] += self.supp[groups.tot[has_t]]
+        # equations (groups with a total), by block
+        self.eq = np.flatnonzero(has_t)
+        eq_b = gblock[self.eq]
+        o = np.argsort(eq_b, kind="stable")
+        self.eq_by_block = self.eq[o]
+        self.eq_bptr = np.searchsorted(eq_b[o], np.arange(int(gblock.max(initial=-1)) + 2))
+
+    # ---- the complementary rule
+    def _groups_of(self, cell: int) -> np.ndarray:
+        return self.cg[self.cg_ptr[cell] : self.cg_ptr[cell + 1]]
+
+    def _next_smallest(self, g: int) -> int:
+        p = self.g.ptr
+        return _next_smallest(self.values, self.supp, self.g.mem[p[g] : p[g + 1]], self.g.tot[g])
+
+    def _hide(self, cell: int) -> list[int]:
+        """Hide ``cell``; the groups that now have exactly one hidden cell."""
+        self.supp[cell] = True
+        hs = self._groups_of(cell)
+        np.add.at(self.n_supp, hs, 1)
+        return hs[self.n_supp[hs] == 1].tolist()
+
+    def complementary(self, seeds: list[int]) -> None:
+        """Replay ``_complementary`` (passes over all groups until nothing changes) from the
+        groups that have exactly one hidden cell: a group with one hidden cell and no cell to
+        add stays so until one of its cells is hidden, and then it has two."""
+        heap = [(0, g) for g in sorted(seeds)]
+        n_supp = self.n_supp
+        while heap:
+            p, g = heapq.heappop(heap)
+            if n_supp[g] != 1:
                 continue
-            pick = _next_smallest(values, supp, m, t)
-            if pick >= 0:
-                supp[pick] = True
-                changed = changed_any = True
-    return changed_any
+            pick = self._next_smallest(g)
+            if pick < 0:
+                continue
+            for h in self._hide(pick):  # reached later in this pass, or in the next one
+                heapq.heappush(heap, (p if h > g else p + 1, h))
+
+    # ---- the recoverability test
+    def _pinned(self, blocks: np.ndarray) -> np.ndarray:
+        """Hidden cells of ``blocks`` determined by the published cells (ascending)."""
+        g, supp, values = self.g, self.supp, self.values
+        lo, hi = self.eq_bptr[blocks], self.eq_bptr[blocks + 1]
+        if len(blocks) == len(self.eq_bptr) - 1:
+            gids = self.eq
+        else:
+            sizes = hi - lo
+            pos = np.repeat(lo - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
+            gids = np.sort(self.eq_by_block[pos])
+        pos, sizes = _segments(g.ptr, gids)
+        flat = g.mem[pos]
+        seg = np.repeat(np.arange(len(gids), dtype=np.int64), sizes)
+        sm = supp[flat]
+        t = g.tot[gids]
+        st = supp[t]
+        ne = len(gids)
+        n_mu = np.bincount(seg, weights=sm, minlength=ne)
+        known = np.bincount(seg, weights=np.where(sm, 0.0, values[flat]), minlength=ne)
+        rhs = np.where(st, -known, values[t] - known)
+        bnd = ~st & (n_mu > 0)
+        lbs = np.bincount(seg, weights=np.where(sm, self.lb[flat], 0.0), minlength=ne)
+        ubs = np.bincount(seg, weights=np.where(sm, self.ub[flat], 0.0), minlength=ne)
+        with np.errstate(invalid="ignore"):
+            hit = bnd & ((np.abs(rhs - lbs) < 1e-9) | (np.abs(rhs - ubs) < 1e-9))
+        found = [flat[sm & hit[seg]]]
+        # linear algebra: the unknowns of each equation (hidden members, hidden total)
+        e_eq = np.concatenate([seg[sm], np.flatnonzero(st)])
+        if len(e_eq):
+            e_cell = np.concatenate([flat[sm], t[st]])
+            e_coef = np.concatenate([np.ones(int(sm.sum())), -np.ones(int(st.sum()))])
+            nodes, e_node = np.unique(e_cell, return_inverse=True)
+            first = np.full(ne, -1, dtype=np.int64)
+            first[e_eq] = e_node  # one unknown of each equation
+            n_nodes = len(nodes)
+            graph = coo_matrix(
+                (np.ones(len(e_eq)), (e_node, first[e_eq])), shape=(n_nodes, n_nodes)
+            )
+            _, label = connected_components(graph, directed=False)
+            has_unknown = first >= 0
+            eq_label = label[first[has_unknown]]  # the equations with an unknown, in order
+            e_row = (np.cumsum(has_unknown) - 1)[e_eq]  # entry -> its equation among those
+            eq_count = np.bincount(eq_label, minlength=n_nodes)
+            var_count = np.bincount(label, minlength=n_nodes)
+            # one equation in >= 2 unknowns (all coefficients +-1) pins none
+            need = (eq_count >= 2) | ((eq_count == 1) & (var_count == 1))
+            if need[eq_label].any():
+                pinned = self._svd_pinned(need, label, eq_label, e_row, e_node, e_coef)
+                found.append(nodes[pinned])
+        return np.unique(np.concatenate(found))
+
+    @staticmethod
+    def _svd_pinned(
+        need: np.ndarray,
+        label: np.ndarray,
+        eq_label: np.ndarray,
+        e_row: np.ndarray,
+        e_node: np.ndarray,
+        e_coef: np.ndarray,
+    ) -> np.ndarray:
+        """Nodes pinned by the SVD of each component flagged in ``need``: the matrices of the
+        reference ``_determined`` (rows: its equations in order; columns: its unknowns in
+        ascending order; coefficients +1 members, -1 total)."""
+        comps = np.flatnonzero(need)
+        bounds = np.r_[comps, comps[-1] + 1]
+
+        def by_comp(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            sel = np.flatnonzero(need[lab])
+            sel = sel[np.argsort(lab[sel], kind="stable")]  # ascending within a component
+            lo = np.searchsorted(lab[sel], bounds[:-1])
+            hi = np.searchsorted(lab[sel], bounds[:-1] + 1)
+            pos = np.empty(len(lab), dtype=np.int64)
+            pos[sel] = np.arange(len(sel)) - np.repeat(lo, hi - lo)
+            return sel, np.c_[lo, hi], pos
+
+        nodes, n_rng, col_of = by_comp(label)
+        _, q_rng, row_of = by_comp(eq_label)
+        ents, e_rng, _ = by_comp(label[e_node])
+        out = []
+        for (n0, n1), (q0, q1), (e0, e1) in zip(n_rng, q_rng, e_rng, strict=True):
+            a = np.zeros((q1 - q0, n1 - n0))
+            e = ents[e0:e1]
+            a[row_of[e_row[e]], col_of[e_node[e]]] = e_coef[e]
+            out.append(nodes[n0:n1][_null_pinned(a)])
+        return np.concatenate(out)
+
+    # ---- one more cell for a recoverable one
+    def _widen(self, k: int) -> int:
+        """The smallest published nonzero cell of any group linked to cell ``k`` through
+        hidden cells (k's own groups are all hidden, yet other margins still pin it); -1 if
+        none."""
+        g, supp, values = self.g, self.supp, self.values
+        p = g.ptr
+        reached, frontier, seen = {k}, [k], set()
+        best, best_v = -1, np.inf
+        while frontier:
+            cell = frontier.pop()
+            for h in self._groups_of(cell).tolist():
+                if h in seen:
+                    continue
+                seen.add(h)
+                t = int(g.tot[h])
+                for c in ([t] if t >= 0 else []) + g.mem[p[h] : p[h + 1]].tolist():
+                    if supp[c]:
+                        if c not in reached:
+                            reached.add(c)
+                            frontier.append(c)
+                    elif values[c] > 0 and (values[c], c) < (best_v, best):
+                        best, best_v = c, values[c]
+        return best
+
+    def _cover(self, k: int) -> int:
+        """The cell to hide for recoverable cell ``k``: the smallest next-smallest cell of its
+        groups (first group on ties), else the widened choice; -1 if none."""
+        best, best_v = -1, np.inf
+        for h in self._groups_of(k).tolist():
+            pick = self._next_smallest(h)
+            if pick >= 0 and self.values[pick] < best_v:
+                best, best_v = pick, self.values[pick]
+        return best if best >= 0 else self._widen(k)
+
+    def run(self) -> np.ndarray:
+        self.complementary(np.flatnonzero(self.n_supp == 1).tolist())
+        active = np.unique(self.gblock)
+        rounds = np.zeros(int(self.gblock.max(initial=-1)) + 1, dtype=np.int64)
+        while len(active):
+            rounds[active] += 1
+            rec = self._pinned(active)
+            # Rule 4: zeros are published, so learning that a hidden cell is 0 is no disclosure
+            rec = rec[self.values[rec] != 0]
+            if len(rec) == 0:
+                break
+            rec = rec[np.argsort(self.cblock[rec], kind="stable")]  # by block, ascending
+            blocks = self.cblock[rec]
+            cut = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1], True])
+            seeds: list[int] = []
+            nxt = []
+            for a, b in zip(cut[:-1].tolist(), cut[1:].tolist(), strict=True):
+                block = int(blocks[a])
+                for k in rec[a:b].tolist():
+                    best = self._cover(k)
+                    if best >= 0:
+                        new = self._hide(best)
+                        if rounds[block] < _MAX_ROUNDS:  # re-check after each addition
+                            seeds += new
+                            nxt.append(block)
+                        break
+                else:
+                    log.warning(
+                        "suppression: %d cells stay recoverable (no cell left to hide)", b - a
+                    )
+            self.complementary(seeds)
+            active = np.array(sorted(nxt), dtype=np.int64)
+        return self.supp
 
 
 def _next_smallest(values: np.ndarray, supp: np.ndarray, members: np.ndarray, total: int) -> int:
@@ -290,29 +648,8 @@ def _next_smallest(values: np.ndarray, supp: np.ndarray, members: np.ndarray, to
     if len(cand):
         return int(cand[np.argmin(values[cand])])
     if total >= 0 and not supp[total] and values[total] > 0:
-        return total
+        return int(total)
     return -1
-
-
-def _widen(values: np.ndarray, supp: np.ndarray, groups: list[Group], k: int) -> int:
-    """The smallest published nonzero cell of any group linked to cell ``k`` through hidden
-    cells (k's own groups are all hidden, yet other margins still pin it); -1 if none."""
-    reached, frontier, seen = {k}, [k], set()
-    best, best_v = -1, np.inf
-    while frontier:
-        cell = frontier.pop()
-        for g, (t, m) in enumerate(groups):
-            if g in seen or (cell != t and cell not in m):
-                continue
-            seen.add(g)
-            for c in ([t] if t >= 0 else []) + m.tolist():
-                if supp[c]:
-                    if c not in reached:
-                        reached.add(c)
-                        frontier.append(c)
-                elif values[c] > 0 and (values[c], c) < (best_v, best):
-                    best, best_v = c, values[c]
-    return best
 
 
 def suppress_cells(
@@ -324,35 +661,11 @@ def suppress_cells(
     ub: np.ndarray | None = None,
 ) -> np.ndarray:
     """Complete suppression mask: primary cells + complementary cells, none recoverable."""
-    supp = primary.copy()
     lb = np.where(values > 0, 1.0, 0.0) if lb is None else lb
     ub = np.full(len(values), np.inf) if ub is None else ub
-    for _ in range(10_000):
-        _complementary(values, supp, groups)
-        rec, _ = _determined(values, supp, lb, ub, groups)
-        # Rule 4: zeros are published, so learning that a hidden cell is 0 is no disclosure
-        rec = rec[values[rec] != 0]
-        if len(rec) == 0:
-            return supp
-        added = False
-        for k in rec:
-            best, best_v = -1, np.inf
-            for t, m in groups:
-                if k != t and k not in m:
-                    continue
-                pick = _next_smallest(values, supp, m, t)
-                if pick >= 0 and values[pick] < best_v:
-                    best, best_v = pick, values[pick]
-            if best < 0:  # every cell of its own groups is hidden: widen to linked groups
-                best = _widen(values, supp, groups, int(k))
-            if best >= 0:
-                supp[best] = True
-                added = True
-                break  # re-check after each addition: one may fix several
-        if not added:
-            log.warning("suppression: %d cells stay recoverable (no cell left to hide)", len(rec))
-            return supp
-    return supp
+    g = _Groups.from_list(groups)
+    gblock = np.zeros(len(g.tot), dtype=np.int64)
+    return _Suppressor(values, primary, lb, ub, g, gblock).run()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,81 +694,71 @@ def publish(
 def _publish_grid(grid: pd.DataFrame, mc: int, md: int, *, synthetic: bool) -> pd.DataFrame:
     grid = grid.reset_index(drop=True)
     values = grid["count"].to_numpy(dtype=float).round()
-    is_school = grid["school_id"].notna().to_numpy()
-    totals = grid.loc[grid["dimension"] == "total"]
-    unit_key = _unit_keys(grid)
-    tot_key = _unit_keys(totals)
-    total_of = dict(zip(tot_key, values[totals.index.to_numpy()], strict=True))
-    unit_total = np.array([total_of.get(u, 0.0) for u in unit_key])
+    keys = _Keys(grid)
+    is_school, unit = keys.is_school, keys.unit
+    is_total = keys.is_dim("total")
+    tot_rows = np.flatnonzero(is_total)
+    tot_row = _lookup(unit[tot_rows], tot_rows, unit)
+    unit_total = np.where(tot_row >= 0, values[tot_row], 0.0)
     small = is_school & (unit_total < mc)
     primary = small | ((values > 0) & (values < mc))
     lb = np.where(small, 0.0, np.where(values > 0, 1.0, 0.0))
-    lb[small & (grid["dimension"].to_numpy() == "total")] = 1.0
+    lb[small & is_total] = 1.0
     ub = np.where(small, float(mc - 1), np.inf)
-    supp = primary.copy()
-    block = np.array(
-        [str(x) for x in (grid["district_id"] if (~is_school).any() else grid["school_id"])],
-        dtype=object,
-    )
-    codes, inverse = np.unique(block, return_inverse=True)
-    groups = build_groups(grid)
-    by_block: dict[int, list[Group]] = {}
-    for t, m in groups:
-        by_block.setdefault(int(inverse[m[0]]), []).append((t, m))
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(codes) + 1))
-    for b in range(len(codes)):
-        rows = order[bounds[b] : bounds[b + 1]]
-        if small[rows].all() or b not in by_block:
-            continue
-        # rows are ascending (stable sort), so a global index maps to its local one by bisection
-        lg = [
-            (int(np.searchsorted(rows, t)) if t >= 0 else -1, np.searchsorted(rows, m))
-            for t, m in by_block[b]
-        ]
-        supp[rows] = suppress_cells(values[rows], primary[rows], lg, lb=lb[rows], ub=ub[rows])
+    # blocks: one district (with district rows) or one school; no group spans two blocks
+    every = np.ones(len(grid), dtype=bool)
+    block = keys.str_codes("district_id" if (~is_school).any() else "school_id", every)
+    groups = _group_arrays(keys)
+    gblock = block[groups.mem[groups.ptr[:-1]]]
+    seg = np.repeat(gblock, np.diff(groups.ptr))
+    has_t = groups.tot >= 0
+    if (block[groups.mem] != seg).any() or (block[groups.tot[has_t]] != gblock[has_t]).any():
+        raise RuntimeError("suppression: a margin group spans two blocks")
+    # a block whose rows all belong to small schools is left as it is (all hidden)
+    all_small = np.bincount(block, weights=~small, minlength=int(block.max(initial=-1)) + 1) == 0
+    keep = np.flatnonzero(~all_small[gblock])
+    groups = groups.take(keep)
+    gblock = pd.factorize(gblock[keep])[0]
+    supp = _Suppressor(values, primary, lb, ub, groups, gblock).run()
+
     out = grid[["school_id", "school_name", "district_id", "dimension", "need", "language"]].copy()
-    out["count"] = pd.Series(
-        [None if s else int(v) for v, s in zip(values, supp, strict=True)], dtype=object
-    )
-    out["display"] = [
-        suppressed_display(mc) if s else str(int(v)) for v, s in zip(values, supp, strict=True)
-    ]
-    is_total = (grid["dimension"] == "total").to_numpy()
-    out.loc[small & is_total, "display"] = small_school_display(mc)
+    ints, inv = np.unique(values.astype(np.int64), return_inverse=True)
+    ints = ints.tolist()
+    count = np.array(ints + [None], dtype=object)[np.where(supp, len(ints), inv)]
+    out["count"] = pd.Series(count, dtype=object)
+    text = [str(v) for v in ints] + [suppressed_display(mc)]
+    display = np.array(text, dtype=object)[np.where(supp, len(ints), inv)]
+    display[small & is_total] = small_school_display(mc)
+    out["display"] = pd.array(display, dtype="str")
     out["suppressed"] = supp
-    out["pct"] = pd.Series(_percentages(out, values, supp, mc, md, unit_key), dtype=object)
+    out["pct"] = pd.Series(_percentages(keys, values, supp, mc, md), dtype=object)
     out["synthetic"] = synthetic
-    keep = ~small | is_total
-    out = out.loc[keep].reset_index(drop=True)
+    keep_rows = ~small | is_total
+    out = out.loc[keep_rows].reset_index(drop=True)
     return out[PUBLISHED_COLUMNS]
 
 
-def _percentages(
-    out: pd.DataFrame, values: np.ndarray, supp: np.ndarray, mc: int, md: int, unit: np.ndarray
-) -> list[float | None]:
-    dim = out["dimension"].to_numpy()
-    need = out["need"].astype(object).to_numpy()
-    known: dict[tuple[str, str, object], float | None] = {}
-    for i in np.flatnonzero((dim == "total") | (dim == "need")):
-        known[(unit[i], dim[i], need[i] if dim[i] == "need" else None)] = (
-            None if supp[i] else float(values[i])
-        )
-    pct: list[float | None] = []
-    for i in range(len(out)):
-        if dim[i] == "total":
-            pct.append(None)
-            continue
-        den = (
-            known.get((unit[i], "need", need[i]))
-            if dim[i] == "need_language"
-            else known.get((unit[i], "total", None))
-        )
-        num = values[i]
-        if supp[i] or num < mc or den is None or den < md:
-            pct.append(None)
-        else:
-            pct.append(round(100.0 * num / den, 1))
+def _percentages(keys: _Keys, values: np.ndarray, supp: np.ndarray, mc: int, md: int) -> np.ndarray:
+    """Per row: 100 * count / denominator (one decimal), or None when rule 6 hides it. The
+    denominator is the unit's need total for a need x language cell, else its total."""
+    unit = keys.unit
+    need = keys.factor("need")[0]
+    is_tot, is_need, is_nl = keys.is_dim("total"), keys.is_dim("need"), keys.is_dim("need_language")
+    r_need = int(need.max(initial=-1)) + 2
+    # (unit, 0) for a total, (unit, 1 + code) for a need (code -1 for no need)
+    kind = np.where(is_nl | is_need, need + 2, 0)
+    radix = [int(unit.max(initial=0)) + 1, r_need + 1]
+    key = _mix(unit, kind, radix=radix)
+    rows = np.flatnonzero(is_tot | is_need)
+    query = np.where(is_nl, key, _mix(unit, np.zeros_like(unit), radix=radix))
+    den_row = _lookup(key[rows], rows, query)
+    den_ok = den_row >= 0
+    den_ok[den_ok] = ~supp[den_row[den_ok]]
+    den = np.where(den_ok, values[den_row], np.nan)
+    with np.errstate(invalid="ignore"):
+        show = ~is_tot & ~supp & ~(values < mc) & den_ok & ~(den < md)
+    pct = np.full(len(unit), None, dtype=object)
+    pct[show] = list(np.round(100.0 * values[show] / den[show], 1))
     return pct
 
 

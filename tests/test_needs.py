@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -180,3 +181,59 @@ def test_no_usable_rows_is_an_input_error(schools):
     with pytest.raises(InputError) as exc:
         read_survey(io.BytesIO(b"").getvalue() or b"a,b\n1,2\n", name="x.csv", schools=schools)
     assert exc.value.report is not None
+
+
+def _grid_by_merges(profile, include_districts):
+    """The suppression grid as a cross merge of schools and the layout, then a left merge of
+    the counts (what ``NeedProfile._grid`` builds by position)."""
+    sch = profile._schools[["school_id", "school_name", "district_id"]].reset_index(drop=True)
+    needs, langs = profile.needs, profile.languages
+    layout = pd.concat(
+        [
+            pd.DataFrame({"dimension": ["total"], "need": [None], "language": [None]}),
+            pd.DataFrame({"dimension": "need", "need": needs, "language": None}),
+            pd.DataFrame({"dimension": "language", "need": None, "language": langs}),
+            pd.DataFrame(
+                {
+                    "dimension": "need_language",
+                    "need": np.repeat(needs, len(langs)),
+                    "language": np.tile(langs, len(needs)),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    grid = sch.merge(layout, how="cross")
+    c = profile._counts.copy()
+    key = ["school_id", "dimension", "need", "language"]
+    for frame in (grid, c):
+        frame["need"] = frame["need"].where(frame["need"].notna(), "")
+        frame["language"] = frame["language"].where(frame["language"].notna(), "")
+    g = grid.merge(c[key + ["count"]], on=key, how="left")
+    g["count"] = g["count"].fillna(0.0).round()
+    g["need"] = g["need"].replace("", None)
+    g["language"] = g["language"].replace("", None)
+    if include_districts:
+        cols = ["district_id", "dimension", "need", "language"]
+        d = g.groupby(cols, dropna=False, sort=False)["count"].sum().reset_index()
+        d["school_id"] = None
+        d["school_name"] = None
+        g = pd.concat([g, d[g.columns]], ignore_index=True)
+    for col in ("need", "language", "school_id", "school_name", "district_id"):
+        g[col] = g[col].astype(object).where(g[col].notna(), None)
+    return g
+
+
+@pytest.mark.parametrize("include_districts", [False, True])
+def test_suppression_grid_is_the_merged_layout(schools, include_districts):
+    responses, _ = read_survey(DATA / "survey_pii.csv", schools=schools)
+    profile = build_profile(responses, schools=schools)
+    expected = _grid_by_merges(profile, include_districts)
+    got = profile._grid(include_districts=include_districts)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got["count"].sum() > 0
+    # a duplicated count row takes the merge path, with the merge's meaning (rows repeat)
+    profile._counts = pd.concat([profile._counts, profile._counts.iloc[:1]], ignore_index=True)
+    expected = _grid_by_merges(profile, include_districts)
+    got = profile._grid(include_districts=include_districts)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
