@@ -645,7 +645,7 @@ class NeedProfile:
         """Share (0..1) of a need's families whose language is in ``covered`` (English and
         'not stated' always count as covered), computed from PUBLISHED cells only; None when
         the published figures do not determine it (it would reveal a suppressed cell)."""
-        pub = self.published()
+        pub = self._published_frame()  # read only
         rows = pub[(pub["school_id"] == school_id) & (pub["need"] == need)]
         tot = rows[rows["dimension"] == "need"]
         if tot.empty or tot["suppressed"].iloc[0] or not tot["count"].iloc[0]:
