@@ -21,7 +21,7 @@ from assetmap._errors import InputError
 
 _EXAMPLES = {
     "needs": "assetmap needs --survey survey.csv --json",
-    "match": "assetmap match --school 0640111 --json",
+    "match": "assetmap match --school 0640611 --json",
     "gaps": "assetmap gaps --district 0640011",
     "network": "assetmap network --school 'Burns Latino Studies Academy' --out network.xlsx",
     "export": "assetmap export --out partners.gpkg",
