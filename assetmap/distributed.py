@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -278,8 +279,23 @@ def _partition_task(
                 "tries": tries,
                 "radius_km": rho + grow,
             }
+            if options.get("out_dir"):
+                out = _write_parts(out, Path(options["out_dir"]), options["part"])
             return out
         grow *= 4.0
+
+
+def _write_parts(out: dict[str, Any], folder: Path, part: int) -> dict[str, Any]:
+    """Write a partition's frames to ``folder/<kind>/part-NNNNN.parquet``; keep only the
+    file names and row counts (a national match frame does not fit in memory at once)."""
+    written: dict[str, Any] = {"stats": out["stats"]}
+    for kind in ("match", "gaps"):
+        if kind in out:
+            path = folder / kind / f"part-{part:05d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out[kind].to_parquet(path, index=False)
+            written[kind] = (str(path), len(out[kind]))
+    return written
 
 
 def _nearest_within(ctx: Any, part_ids: list[str], guarantee: np.ndarray) -> bool:
@@ -367,6 +383,7 @@ def analyse_dask(
     npartitions: int | None = None,
     limit: int | None = 10,
     explain: bool = True,
+    out_dir: str | Path | None = None,
     **network_options: Any,
 ) -> dict[str, Any]:
     """Match, gaps and/or networks on Dask in one pass over the partitions.
@@ -375,6 +392,11 @@ def analyse_dask(
     partition: schools, partners sent, tries, radius_km). Frames equal those of
     :func:`assetmap.match.match_all`, :func:`assetmap.coverage.gaps` and
     :func:`assetmap.network.build_network` on the same inputs.
+
+    With ``out_dir`` (match and gaps only) every partition writes its rows to
+    ``out_dir/<kind>/part-NNNNN.parquet`` on the worker and nothing but file names and row
+    counts travels back: ``{kind: [(path, rows), ...]}`` in partition order (rows inside a
+    file are in school, need, rank order). This is how a national run stays within memory.
     """
     from assetmap.coverage import GAP_COLUMNS
     from assetmap.match import MATCH_COLUMNS
@@ -383,6 +405,8 @@ def analyse_dask(
     bad = [k for k in kinds if k not in ("match", "gaps", "network")]
     if bad or not kinds:
         raise InputError(f"unknown analysis kind(s) {bad}; use match, gaps and/or network")
+    if out_dir is not None and "network" in kinds:
+        raise InputError("out_dir writes match and gaps; networks need every school at once")
     s = settings or get_settings()
     index = partners if isinstance(partners, PartnerIndex) else PartnerIndex.build(partners)
     meta = _school_meta(profile, schools)
@@ -400,7 +424,7 @@ def analyse_dask(
         parts = _partitions(meta, pos, n_parts) if len(pos) else []
         shared = client.scatter([index.partners, index.xyz], broadcast=True, hash=False)
         tasks = []
-        for part in parts:
+        for i, part in enumerate(parts):
             part_ids = [str(x) for x in ids_all[part]]
             sub = _sub_profile(profile, meta, part_ids)
             tasks.append(
@@ -411,12 +435,14 @@ def analyse_dask(
                     shared,
                     s,
                     kinds,
-                    options,
+                    {**options, "out_dir": str(out_dir) if out_dir else None, "part": i},
                     pure=False,
                 )
             )
         results = client.gather(tasks)
     out: dict[str, Any] = {"stats": [r["stats"] for r in results]}
+    if out_dir is not None:
+        return out | {k: [r[k] for r in results] for k in kinds}
     if "match" in kinds:
         m = _concat([r["match"] for r in results], MATCH_COLUMNS)
         if not m.empty:

@@ -83,6 +83,41 @@ def test_shipped_data_equal_in_memory(client, shipped):
     assert sum(s["schools"] for s in res["stats"]) == len(profile.school_ids)
 
 
+def test_out_dir_writes_partitions_that_read_back_as_the_in_memory_frames(
+    client, shipped, tmp_path
+):
+    schools, profile, index, ctx = shipped
+    res = analyse_dask(
+        partners=index,
+        profile=profile,
+        schools=schools,
+        client=client,
+        npartitions=4,
+        kinds=("match", "gaps"),
+        out_dir=tmp_path,
+    )
+    for kind, want in (
+        ("match", match_all(profile=profile, context=ctx)),
+        ("gaps", gaps(profile=profile, context=ctx)),
+    ):
+        parts = res[kind]
+        assert len(parts) == 4 and all(Path(f).exists() for f, _ in parts)
+        assert sum(n for _, n in parts) == len(want)
+        got = pd.concat([pd.read_parquet(f) for f, _ in parts], ignore_index=True)
+        order = {sid: i for i, sid in enumerate(profile.school_ids)}
+        key = got["school_id"].map(order).to_numpy()
+        got = got.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+        # parquet gives list cells back as arrays
+        for col in ("languages", "languages_needed"):
+            if col in got.columns:
+                got[col] = [list(v) for v in got[col]]
+        _same(got, want)
+    with pytest.raises(InputError):
+        analyse_dask(
+            partners=index, profile=profile, client=client, kinds=("network",), out_dir=tmp_path
+        )
+
+
 @pytest.fixture(scope="module")
 def synthetic():
     schools, partners = synth.statewide(n_schools=36, n_partners=1200, seed=4)
