@@ -289,3 +289,18 @@ def test_publish_runs_the_plain_algorithm_per_school_or_district(schools, distri
         )
     keep = ~small | is_total
     assert np.array_equal(pub["suppressed"].to_numpy(), supp[keep])
+
+
+def test_cell_pinned_only_through_district_sums_gets_hidden():
+    """Regression (found by hypothesis in CI): S0's es=1 was recoverable through the district
+    sums although every cell of S0's own margins was already hidden."""
+    spec = [
+        [("es", [], 1), ("en", [], 5)],
+        [("es", [], 1), ("pt", [], 5)],
+        [("en", [], 6)],
+    ]
+    frames = [families(f"S{i}", s) for i, s in enumerate(spec)]
+    pub = publish(profile_of(*frames), include_districts=True)
+    assert recoverable_cells(pub).empty
+    shown = pd.to_numeric(pub["count"], errors="coerce")
+    assert not ((shown >= 1) & (shown <= 5)).any()
