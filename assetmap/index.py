@@ -80,6 +80,10 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
+def _no_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=float)
+
+
 @dataclass(frozen=True)
 class _Sub:
     positions: np.ndarray  # partner positions (into PartnerIndex.partners) in this sub-index
@@ -356,11 +360,7 @@ class PartnerIndex:
         radius = np.broadcast_to(np.asarray(radius_km, dtype=float), (len(q),))
         sub = self._sub(needs, categories, languages)
         if sub.tree is None or len(q) == 0:
-            return (
-                np.array([], dtype=np.int64),
-                np.array([], dtype=np.int64),
-                np.array([], dtype=float),
-            )
+            return _no_pairs()
         chord = km_to_chord(radius + 1e-9)
         order = cKDTree(q, leafsize=_BLOCK // 2).indices  # leaf order: spatially coherent
         data = sub.tree.data
@@ -387,11 +387,7 @@ class PartnerIndex:
             out_p.append(sub.positions[cand[c[keep]]])
             out_d.append(dkm[keep])
         if not out_q:
-            return (
-                np.array([], dtype=np.int64),
-                np.array([], dtype=np.int64),
-                np.array([], dtype=float),
-            )
+            return _no_pairs()
         qi, pj, dkm = np.concatenate(out_q), np.concatenate(out_p), np.concatenate(out_d)
         if sort:
             o = np.lexsort((pj, dkm, qi))

@@ -532,22 +532,15 @@ def _estimated_mask(ctx: AnalysisContext, need: str) -> np.ndarray:
     return cache[key]
 
 
-def _rank_order(pairs: Pairs) -> np.ndarray:
-    """Order by school, within reach first, score (desc), distance, partner: deterministic."""
-    return np.lexsort(
-        (pairs.partner, pairs.distance_km, -pairs.score, ~pairs.within_reach, pairs.school)
-    )
-
-
 def _top_positions(
     school: np.ndarray,
     partner: np.ndarray,
     distance: np.ndarray,
     within: np.ndarray,
     score: np.ndarray,
-    k: int,
+    k: int | None,
 ) -> np.ndarray:
-    """Indexes of the ``k`` best pairs per school (within reach first, score desc, distance,
+    """Indexes of the ``k`` best pairs per school (all when None) (within reach first, score desc, distance,
     partner), in that order per school, schools ascending.
 
     With many pairs per school, a per-school threshold found by ``np.partition`` on a padded
@@ -555,7 +548,7 @@ def _top_positions(
     instead of sorting millions of pairs."""
     n = len(school)
     cand = np.arange(n)
-    if n > 50_000:
+    if k is not None and n > 50_000:
         key = np.where(within, 0.0, 2.0) + (1.0 - score)
         counts = np.bincount(school)
         change = school[1:] != school[:-1]
@@ -575,6 +568,8 @@ def _top_positions(
             kept = np.flatnonzero(ks <= kth[s])
             cand = kept if grouped else np.sort(order[kept])
     o = cand[np.lexsort((partner[cand], distance[cand], -score[cand], ~within[cand], school[cand]))]
+    if k is None:
+        return o
     first = np.r_[True, school[o][1:] != school[o][:-1]]
     rank = np.arange(len(o)) - np.maximum.accumulate(np.where(first, np.arange(len(o)), 0))
     return o[rank < k]
@@ -583,8 +578,6 @@ def _top_positions(
 def top_k(pairs: Pairs, k: int | None) -> Pairs:
     """Pairs ordered by school, then within reach first, score (desc), distance, partner;
     ``k`` per school (all when None)."""
-    if k is None:
-        return pairs.take(_rank_order(pairs))
     return pairs.take(
         _top_positions(
             pairs.school,
