@@ -43,6 +43,7 @@ __all__ = [
     "PUBLIC",
     "PUBLIC_PARTNER_COLUMNS",
     "WITHHELD_FOR_SENSITIVE",
+    "withhold_sensitive",
     "hash_password",
     "verify_password",
     "load_local_accounts",
@@ -115,8 +116,64 @@ PUBLIC_PARTNER_COLUMNS: tuple[str, ...] = (
     "location_withheld",
     "geometry",
 )
-#: Fields blanked for a sensitive partner in a public view (the map point is removed too).
-WITHHELD_FOR_SENSITIVE: tuple[str, ...] = ("address", "postal_code", "email")
+#: Fields blanked for a sensitive partner in every family-facing output (pages, HTML and PDF
+#: sheets, public exports): where it is (address, point) and how far it is from a school or a
+#: family (a distance to a known place gives the location away). The map point is removed too.
+WITHHELD_FOR_SENSITIVE: tuple[str, ...] = (
+    "address",
+    "postal_code",
+    "email",
+    "distance_km",
+    "distance_mi",
+    "distance",
+    "lat",
+    "lon",
+    "partner_lat",
+    "partner_lon",
+    "reason",  # network explanations quote the distance ("0.9 km away")
+)
+
+
+def withhold_sensitive(
+    frame: pd.DataFrame,
+    *,
+    sensitive_ids: Iterable[str] = (),
+    id_column: str = "partner_id",
+) -> pd.DataFrame:
+    """The one rule for family-facing outputs: a sensitive site (e.g. a domestic-violence
+    shelter) never shows an address, a map point or a distance.
+
+    A row is sensitive when its ``sensitive`` column is true or its ``id_column`` value is in
+    ``sensitive_ids`` (for frames such as networks that carry only the partner id). Returns a
+    new frame with ``WITHHELD_FOR_SENSITIVE`` blanked and the geometry removed on those rows,
+    and ``location_withheld`` set (True for them, kept or False for the others).
+    """
+    out = frame.copy()
+    ids = {str(i) for i in sensitive_ids}
+    flags = [False] * len(out)
+    if "sensitive" in out.columns:
+        flags = [_truthy(v, False) for v in out["sensitive"]]
+    if ids and id_column in out.columns:
+        flags = [f or str(i) in ids for f, i in zip(flags, out[id_column], strict=True)]
+    before = (
+        [_truthy(v, False) for v in out["location_withheld"]]
+        if "location_withheld" in out.columns
+        else [False] * len(out)
+    )
+    out["location_withheld"] = [a or b for a, b in zip(before, flags, strict=True)]
+    if not any(flags):
+        return out
+    import numpy as np
+
+    mask = np.asarray(flags, dtype=bool)
+    for col in WITHHELD_FOR_SENSITIVE:
+        if col in out.columns:
+            out[col] = out[col].astype(object)
+            out.loc[mask, col] = None
+    if "geometry" in out.columns:
+        out.loc[mask, "geometry"] = None
+    return out
+
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _DUMMY_HASH: str | None = None
@@ -412,18 +469,7 @@ def visible_partners(
         flags = [False] * len(out)
     out = _public_columns(out)
     out["location_withheld"] = flags
-    if any(flags):
-        mask = out["location_withheld"].to_numpy(dtype=bool)
-        for col in WITHHELD_FOR_SENSITIVE:
-            if col in out.columns:
-                out[col] = out[col].astype(object)
-                out.loc[mask, col] = None
-        if "geometry" in out.columns:
-            out.loc[mask, "geometry"] = None
-        for col in ("lat", "lon"):
-            if col in out.columns:
-                out.loc[mask, col] = None
-    return out
+    return withhold_sensitive(out.assign(sensitive=flags)).drop(columns="sensitive")
 
 
 def _public_columns(frame: pd.DataFrame) -> pd.DataFrame:

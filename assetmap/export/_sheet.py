@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from assetmap.auth import withhold_sensitive
 from assetmap.export._common import EXAMPLE_LABEL, Bundle, present
 from assetmap.i18n import get_translator
 from assetmap.languages import load_languages
@@ -239,14 +240,10 @@ def _directory_rows(bundle: Bundle) -> pd.DataFrame:
     """Partners-only export: one 'need' per top-level service, nearest-first is unknown."""
     recs = []
     p = bundle.partners
-    for rec in p.drop(columns="geometry").to_dict("records"):
+    for rec in withhold_sensitive(p.drop(columns="geometry")).to_dict("records"):
         if rec.get("published") is False:
             continue
-        addr = rec.get("address")
-        if rec.get("sensitive"):
-            addr = rec.get("city")
-        else:
-            addr = ", ".join(str(x) for x in (addr, rec.get("city")) if present(x))
+        addr = ", ".join(str(x) for x in (rec.get("address"), rec.get("city")) if present(x))
         for code in dict.fromkeys(str(c).split(".")[0] for c in (rec.get("services") or [])):
             recs.append(
                 {
@@ -283,27 +280,16 @@ def render_sheets(
     names: list[str] = []
     if bundle.network is not None:
         net = bundle.network
-        # Sheets go to families: a sensitive site (e.g. a safe haven) shows no address.
-        hidden = {
+        # Sheets go to families: a sensitive site (e.g. a safe haven) shows no address,
+        # map point or distance (the one rule in assetmap.auth.withhold_sensitive).
+        hidden = [
             str(pid)
             for pid, sens in zip(
                 bundle.partners["partner_id"], bundle.partners["sensitive"], strict=True
             )
             if sens is True or str(sens).lower() == "true"
-        }
-        if "sensitive" in net.columns:
-            hidden |= {
-                str(p)
-                for p, sens in zip(net["partner_id"], net["sensitive"], strict=True)
-                if sens is True
-            }
-        if hidden:
-            net = net.assign(
-                address=[
-                    None if str(p) in hidden else a
-                    for p, a in zip(net["partner_id"], net["address"], strict=True)
-                ]
-            )
+        ]
+        net = withhold_sensitive(net, sensitive_ids=hidden)
         for sid in dict.fromkeys(net["school_id"].tolist()):
             rows = net[net["school_id"] == sid]
             name = rows["school_name"].iloc[0] if present(rows["school_name"].iloc[0]) else sid
