@@ -15,7 +15,7 @@ per-category layers are sub-groups of that one cluster (Leaflet.FeatureGroup.Sub
 toggling a category keeps a single, consistent clustering.
 
 >>> escape_text('<b onclick="x">${1}</b>')
-'&lt;b onclick=&quot;x&quot;&gt;&#36;{1}&lt;/b&gt;'
+'&lt;b onclick=&quot;x&quot;&gt;&#36;&#123;1&#125;&lt;/b&gt;'
 >>> safe_url("javascript:alert(1)") is None
 True
 """
@@ -71,6 +71,7 @@ ROLE_COLORS: Mapping[str, str] = {"lead": "#08519c", "backup": "#6baed6"}
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{3,8}$")
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:\d+)?([/?#].*)?$")
 _CTRL_RE = re.compile(r"[\x00-\x20\x7f]")
+_JINJA_OPEN_RE = re.compile(r"\{(?=[{%#])")
 
 
 # ---------------------------------------------------------------------------------------
@@ -81,7 +82,13 @@ def escape_text(s: object) -> str:
     """The one escaping helper for data strings shown in HTML or map popups.
 
     ``html.escape(quote=True)`` plus `` ` `` → ``&#96;``, ``$`` → ``&#36;``, ``\\`` → ``&#92;``
-    (folium puts some HTML inside JavaScript template literals). None/NaN give ``""``.
+    (folium puts some HTML inside JavaScript template literals) and ``{`` ``}`` →
+    ``&#123;`` ``&#125;``: branca compiles every rendered map script a second time as a
+    Jinja template, so a literal ``{{``, ``{%`` or ``{#`` in data would run or break it
+    (issue 10). None/NaN give ``""``.
+
+    >>> escape_text("Food Hub {{ 7*191 }}")
+    'Food Hub &#123;&#123; 7*191 &#125;&#125;'
     """
     if s is None:
         return ""
@@ -90,7 +97,13 @@ def escape_text(s: object) -> str:
     if s is pd.NA or s is pd.NaT:
         return ""
     out = html.escape(str(s), quote=True)
-    return out.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return (
+        out.replace("`", "&#96;")
+        .replace("$", "&#36;")
+        .replace("\\", "&#92;")
+        .replace("{", "&#123;")
+        .replace("}", "&#125;")
+    )
 
 
 def safe_url(u: object) -> str | None:
@@ -151,13 +164,19 @@ def _color(c: object, default: str = "#777777") -> str:
 
 
 def _js(obj: Any) -> str:
-    """Compact JSON safe to place inside a ``<script>`` block."""
-    return (
+    """Compact JSON safe to place inside a ``<script>`` block.
+
+    Also inert for branca's second Jinja pass over rendered scripts: every ``{`` that could
+    open a Jinja tag (``{{``, ``{%``, ``{#``) is written ``\\u007b``. In compact JSON such a
+    ``{`` can only sit inside a string (a structural ``{`` is followed by ``"`` or ``}``).
+    """
+    return _JINJA_OPEN_RE.sub(
+        r"\\u007b",
         json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
-        .replace("'", "\\u0027")
+        .replace("'", "\\u0027"),
     )
 
 

@@ -36,7 +36,8 @@ def _assert_no_payload(html: str) -> None:
     ("raw", "expected"),
     [
         ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
-        ("${x}", "&#36;{x}"),
+        ("${x}", "&#36;&#123;x&#125;"),
+        ("{{ 7*191 }}", "&#123;&#123; 7*191 &#125;&#125;"),
         ("`a`", "&#96;a&#96;"),
         ("a\\b", "a&#92;b"),
         ("\"q\" 's'", "&quot;q&quot; &#x27;s&#x27;"),
