@@ -845,19 +845,61 @@ def _bounds(points: Iterable[tuple[float, float]]) -> list[list[float]] | None:
 def _new_map(
     center: Sequence[float] | None, zoom: int | None, height: Any, width: Any
 ) -> folium.Map:
-    start = list(center) if center is not None else list(get_settings().default_center)
+    settings = get_settings()
+    start = list(center) if center is not None else list(settings.default_center)
     m = folium.Map(
         location=start,
         zoom_start=zoom or 9,
-        tiles="OpenStreetMap",
-        attr=OSM_ATTRIBUTION,
+        tiles=None,
         prefer_canvas=True,
         height=height,
         width=width,
         control_scale=True,
     )
     _Helpers().add_to(m)
+    tiles = (settings.map_tiles or "").strip()
+    if tiles:
+        layer = folium.TileLayer(
+            tiles, attr=settings.map_attribution or OSM_ATTRIBUTION, name="Base map", control=False
+        )
+        layer.add_to(m)
+        _TileFallback(layer).add_to(m)
+    else:
+        _TileFallback(None).add_to(m)
     return m
+
+
+class _TileFallback(MacroElement):
+    """A clean boundary-only map when tiles cannot load: the first tile error (offline, a
+    blocked tile server) removes the tile layer and gives the map a plain light background,
+    so boundaries, schools and partners stay readable instead of a grid of broken images.
+    With no tile layer configured the map starts on that background."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (m, t) {
+            function plain() {
+                if (t && m.hasLayer(t)) { m.removeLayer(t); }
+                m.getContainer().classList.add('am-no-tiles');
+                m.getContainer().style.background = '#eef1f4';
+                m.attributionControl.setPrefix('Leaflet');
+            }
+            if (!t) { plain(); return; }
+            t.on('tileerror', plain);
+        })({{ this._parent.get_name() }}, {{ this.tiles_name }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: folium.TileLayer | None) -> None:
+        super().__init__()
+        self._name = "AssetmapTileFallback"
+        self.layer = layer
+
+    @property
+    def tiles_name(self) -> str:
+        return self.layer.get_name() if self.layer is not None else "null"
 
 
 def _add_boundaries(m: folium.Map, boundaries: Any) -> list[tuple[float, float]]:

@@ -71,6 +71,10 @@ class Settings:
     store_url: str = ""
     stale_after_days: int = 365
     max_upload_mb: int = 25
+    map_tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
 
     def reach_for(self, need: str) -> float:
         """Reach in km for a need code (its top level), or the default reach."""
@@ -116,6 +120,8 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("store", "url"): "store_url",
     ("store", "stale_after_days"): "stale_after_days",
     ("app", "max_upload_mb"): "max_upload_mb",
+    ("maps", "tiles"): "map_tiles",
+    ("maps", "attribution"): "map_attribution",
 }
 
 

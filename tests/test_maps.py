@@ -253,3 +253,22 @@ def test_public_maps_never_plot_sensitive_sites():
     assert "Hartford Food Pantry" not in names and len(names) == 3
     staff = [r[4] for r in _rows(partner_map(p).get_root().render())]
     assert "Hartford Food Pantry" in staff
+
+
+def test_tile_source_comes_from_settings_and_falls_back_to_a_plain_map(monkeypatch):
+    from assetmap.settings import get_settings
+
+    monkeypatch.setenv("ASSETMAP_MAP_TILES", "https://tiles.example.org/{z}/{x}/{y}.png")
+    get_settings.cache_clear()
+    try:
+        html = partner_map(partners()).get_root().render()
+        assert "https://tiles.example.org/{z}/{x}/{y}.png" in html
+        assert "tile.openstreetmap.org" not in html
+        # the first tile error drops the layer and shows a plain background
+        assert "tileerror" in html and "am-no-tiles" in html
+        monkeypatch.setenv("ASSETMAP_MAP_TILES", "")
+        get_settings.cache_clear()
+        html = partner_map(partners()).get_root().render()
+        assert "L.tileLayer(" not in html and "plain();" in html
+    finally:
+        get_settings.cache_clear()
