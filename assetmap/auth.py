@@ -27,6 +27,7 @@ import logging
 import secrets as _secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetmap._errors import ConfigError, PermissionDenied
@@ -50,6 +51,8 @@ __all__ = [
     "authenticate",
     "principal_from_oidc",
     "accounts_toml",
+    "is_loopback",
+    "first_run_admin",
     "can",
     "require",
     "visible_partners",
@@ -348,6 +351,47 @@ def accounts_toml(accounts: Mapping[str, Any]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def is_loopback(address: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    a = (address or "").strip().strip("[]")
+    if a.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(a).is_loopback
+    except ValueError:
+        return False
+
+
+def first_run_admin(secrets_path: Path, *, username: str = "admin") -> str | None:
+    """First run: when ``secrets_path`` defines no staff at all (no ``[accounts]``, no
+    ``[staff]`` OIDC roles), add an ``admin`` account with a random password and return the
+    password (the caller prints it once; only its salted hash is stored). Returns None when
+    staff already exist. The file is created with owner-only permissions."""
+    import os
+    import tomllib
+
+    text = secrets_path.read_text(encoding="utf-8") if secrets_path.exists() else ""
+    try:
+        current = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{secrets_path}: not valid TOML ({exc})") from exc
+    if current.get("accounts") or current.get("staff"):
+        return None
+    password = _secrets.token_urlsafe(12)
+    section = accounts_toml({username: ("admin", password, [], [])})
+    secrets_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(
+            ("\n" if text and not text.endswith("\n") else "")
+            + "# First-run administrator made by `assetmap serve` (only the hash is kept).\n"
+            + section
+        )
+    return password
 
 
 # ---------------------------------------------------------------------- decisions

@@ -39,7 +39,8 @@ if auth.local_accounts():
             st.error("That username and password do not match a staff account.")
 elif not auth.oidc_configured():
     st.info(
-        "No staff accounts are configured yet. An administrator adds them to "
-        "`.streamlit/secrets.toml` (see `.streamlit/secrets.toml.example`) or configures "
-        "the district's sign-in under `[auth]`."
+        "No staff accounts are configured yet. Start the app with `assetmap serve` (or "
+        "`make run`) on this machine: the first run creates an `admin` account and prints its "
+        "password once in the terminal. More accounts go in `.streamlit/secrets.toml` (see "
+        "`.streamlit/secrets.toml.example`), or configure the district's sign-in under `[auth]`."
     )
