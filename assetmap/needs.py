@@ -84,6 +84,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "count": ("count", "n", "families", "responses", "number of families", "respondents"),
     "weight": ("weight", "survey weight", "wt"),
     "synthetic": ("synthetic",),
+    "best_times": ("best_times", "best times", "best time to meet", "best times to meet"),
 }
 
 # Header patterns of identifying columns (folded, lower case, spaces for _ and -).
@@ -516,6 +517,8 @@ def _responses(
     base["needs"] = _needs(frame[cols["needs"]], report, cols["needs"])
     base["weight"] = _weights(frame, cols.get("weight"), report)
     base["family"] = True
+    if "best_times" in cols:  # when families can meet (schedule matching; aggregated only)
+        base["best_times"] = frame[cols["best_times"]].fillna("").astype(str).to_numpy()
     return base.loc[base["school_id"].notna()]
 
 

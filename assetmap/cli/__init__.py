@@ -19,7 +19,15 @@ from assetmap._errors import AssetmapError, InputError, StaleVersionError
 
 __all__ = ["main", "build_parser"]
 
-_COMMAND_MODULES = ("_core", "_validate", "_analysis", "_geocode", "_store", "_serve")
+_COMMAND_MODULES = (
+    "_core",
+    "_validate",
+    "_analysis",
+    "_geocode",
+    "_store",
+    "_serve",
+    "_framework",
+)
 
 
 class _Parser(argparse.ArgumentParser):
