@@ -12,21 +12,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
-from rapidfuzz import fuzz, process
 
-from assetmap._errors import ConfigError, InputError
+from assetmap._errors import InputError
 from assetmap._text import fold
-from assetmap.settings import config_dir, get_settings
+from assetmap.ingest import headers as _headers
+from assetmap.settings import get_settings
 
 __all__ = [
     "Suggestion",
@@ -42,8 +40,9 @@ __all__ = [
 ]
 
 #: Fuzzy matches below this score are not suggested.
-FUZZY_MIN_SCORE = 85.0
-_KEY = re.compile(r"[^a-z0-9]+")
+FUZZY_MIN_SCORE = _headers.FUZZY_MIN_SCORE
+header_key = _headers.header_key
+synonyms = _headers.synonyms
 
 
 class Suggestion(NamedTuple):
@@ -52,71 +51,14 @@ class Suggestion(NamedTuple):
     source_column: str
     canonical: str | None
     score: float
-    method: str  # saved | exact | synonym | fuzzy | none
-
-
-def header_key(text: object) -> str:
-    """Header comparison key: accents folded, lower case, no spaces/underscores/dashes/dots."""
-    return _KEY.sub("", fold(text))
-
-
-@functools.lru_cache(maxsize=4)
-def _load_columns(path: str) -> dict[str, dict[str, list[str]]]:
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read header synonyms ({exc})") from exc
-    return {kind: {canon: list(v) for canon, v in table.items()} for kind, table in raw.items()}
-
-
-def synonyms(kind: str = "partners") -> dict[str, list[str]]:
-    """``canonical -> [synonyms]`` for a kind (partners, schools, boundaries)."""
-    table = _load_columns(str(config_dir() / "columns.toml"))
-    if kind not in table:
-        raise ConfigError(f"columns.toml has no [{kind}] table (known: {', '.join(sorted(table))})")
-    return table[kind]
-
-
-def _synonym_index(kind: str) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for canon in synonyms(kind):
-        index.setdefault(header_key(canon), canon)
-    for canon, words in synonyms(kind).items():
-        for w in words:
-            index.setdefault(header_key(w), canon)
-    return index
-
-
-def _fuzzy_score(a: str, b: str, **_: object) -> float:
-    """Best of plain similarity and (slightly discounted) word-set overlap."""
-    subset = 0.95 * fuzz.token_set_ratio(a, b) if min(len(a), len(b)) >= 4 else 0.0
-    return max(fuzz.ratio(a, b), subset)
+    method: str  # saved | exact | synonym | truncated | vintage | fuzzy | none
 
 
 def match_header(column: str, *, kind: str = "partners") -> tuple[str | None, float, str]:
-    """Best canonical column for one header: ``(canonical, score, method)``."""
-    key = header_key(column)
-    if not key:
-        return None, 0.0, "none"
-    table = synonyms(kind)
-    if key in {header_key(c) for c in table}:
-        return next(c for c in table if header_key(c) == key), 100.0, "exact"
-    index = _synonym_index(kind)
-    if key in index:
-        return index[key], 100.0, "synonym"
-    # Fuzzy: compare the header (spaced form) with every name and synonym of 4+ letters (short
-    # ones such as 'x', 'y', 'st' match anything), by plain similarity or word-set overlap.
-    spaced = _KEY.sub(" ", fold(column)).strip()
-    choices: dict[str, str] = {}
-    for canon, words in table.items():
-        for w in [canon.replace("_", " "), *words]:
-            k = _KEY.sub(" ", fold(w)).strip()
-            if len(k.replace(" ", "")) >= 4:
-                choices.setdefault(k, canon)
-    hit = process.extractOne(spaced, list(choices), scorer=_fuzzy_score)
-    if hit and hit[1] >= FUZZY_MIN_SCORE:
-        return choices[hit[0]], round(float(hit[1]), 1), "fuzzy"
-    return None, round(float(hit[1]), 1) if hit else 0.0, "none"
+    """Best canonical column for one header: ``(canonical, score, method)`` (the one header
+    mapper of :mod:`assetmap.ingest.headers`)."""
+    m = _headers.match_header(column, kind=kind)
+    return m.field, m.score, m.method
 
 
 def suggest_mapping(
@@ -128,25 +70,19 @@ def suggest_mapping(
     (best score first). Columns left without a proposal get ``canonical=None``.
     """
     saved = load_mapping(source_key) if source_key else None
-    proposals: dict[str, tuple[str | None, float, str]] = {}
+    fixed = {}
     for col in columns:
         if saved is not None and col in saved:
-            proposals[col] = (saved[col], 100.0, "saved") if saved[col] else (None, 0.0, "saved")
-        else:
-            proposals[col] = match_header(col, kind=kind)
-    method_rank = {"saved": 0, "exact": 1, "synonym": 2, "fuzzy": 3, "none": 4}
-    order = sorted(columns, key=lambda c: (method_rank[proposals[c][2]], -proposals[c][1]))
-    taken: set[str] = set()
-    final: dict[str, Suggestion] = {}
-    for col in order:
-        canon, score, method = proposals[col]
-        if canon is not None and canon in taken:
-            final[col] = Suggestion(col, None, score, "none")
-            continue
-        if canon is not None:
-            taken.add(canon)
-        final[col] = Suggestion(col, canon, score, method)
-    return [final[c] for c in columns]
+            fld = saved[col] or None
+            fixed[col] = _headers.HeaderMatch(col, fld, 100.0 if fld else 0.0, "saved")
+    matches = _headers.map_headers(columns, kind=kind, fixed=fixed)
+    by_col = {m.column: m for m in matches}
+    out = []
+    for col in columns:
+        m = by_col.get(col) or _headers.HeaderMatch(str(col), None, 0.0, "none")
+        method = m.method if m.field or m.method == "saved" else "none"
+        out.append(Suggestion(col, m.field, m.score, method))
+    return out
 
 
 def mapping_dir() -> Path:

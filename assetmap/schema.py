@@ -19,10 +19,8 @@ import functools
 import hashlib
 import math
 import re
-import tomllib
 import warnings
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -35,6 +33,7 @@ from shapely.validation import explain_validity, make_valid
 
 from assetmap._errors import InputError
 from assetmap._text import fold, split_list
+from assetmap.ingest import category_from_name, header_key, map_headers, prepare, synonyms
 from assetmap.io import file_kind, read_any, read_table
 from assetmap.io._common import Source
 from assetmap.languages import load_languages
@@ -47,7 +46,6 @@ from assetmap.model import (
     empty_partners,
 )
 from assetmap.report import ValidationReport
-from assetmap.settings import config_dir
 from assetmap.taxonomy import load_taxonomy
 
 __all__ = [
@@ -70,70 +68,27 @@ _PROJECTED_HINT = (
     "latitude/longitude; give the CRS (e.g. --crs EPSG:2234 for Connecticut State Plane feet, "
     "or crs='EPSG:2234') or add the .prj file to the zip"
 )
-_KEY = re.compile(r"[\s_\-.]+")
 
 
 # ------------------------------------------------------------------ header synonyms
 
 
-@functools.lru_cache(maxsize=4096)
 def _key(text: object) -> str:
-    return _KEY.sub("", fold(text))
-
-
-@functools.lru_cache(maxsize=4)
-def _columns_toml(path: str) -> dict[str, dict[str, list[str]]]:
-    return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    return header_key(text)
 
 
 def column_synonyms(kind: str = "partners") -> dict[str, list[str]]:
     """Canonical column -> accepted header synonyms (from ``config/columns.toml``)."""
-    raw = _columns_toml(str(config_dir() / "columns.toml"))
-    table = raw.get(kind, {})
-    return {canon: [canon, *syns] for canon, syns in table.items()}
+    return {canon: [canon, *syns] for canon, syns in synonyms(kind).items()}
 
 
 def map_columns(
     columns: Iterable[object], *, kind: str = "partners", report: ValidationReport | None = None
 ) -> dict[str, str]:
-    """Source column -> canonical column, by synonym (ignoring case, accents, spaces, ``_-.``)
-    and by DBF's 10-character truncation (``district_i`` -> ``district_id``)."""
-    syn = column_synonyms(kind)
-    exact: dict[str, str] = {}
-    truncated: dict[str, str] = {}
-    for canon, names in syn.items():
-        for s in names:
-            exact.setdefault(_key(s), canon)
-            under = fold(s).replace(" ", "_").replace("-", "_")
-            if len(under) > 10:
-                truncated.setdefault(under[:10], canon)
-    out: dict[str, str] = {}
-    taken: dict[str, str] = {}
-    columns = [c for c in columns if isinstance(c, str) and c != "geometry"]
-    # A column already named exactly as a canonical column wins over its synonyms.
-    for col in columns:
-        if col in syn:
-            taken[col] = col
-            out[col] = col
-    for col in columns:
-        if col in out:
-            continue
-        canon = exact.get(_key(col))
-        if canon is None and len(col) == 10:
-            canon = truncated.get(fold(col).replace(" ", "_"))
-        if canon is None:
-            continue
-        if canon in taken:
-            if report is not None and taken[canon] != canon:
-                report.warn(
-                    f"columns {taken[canon]!r} and {col!r} both mean {canon!r}; used {taken[canon]!r}",
-                    hint=f"rename or remove {col!r}",
-                    column=col,
-                )
-            continue
-        taken[canon] = col
-        out[col] = canon
-    return out
+    """Source column -> canonical column, by the one header mapper
+    (:func:`assetmap.ingest.map_headers`: exact, synonym, DBF truncation, Census vintage
+    suffix, fuzzy)."""
+    return {m.column: m.field for m in map_headers(columns, kind=kind, report=report) if m.field}
 
 
 def _missing_columns_error(
@@ -284,6 +239,17 @@ def _zip(v: Any) -> tuple[str, bool]:
     if re.fullmatch(r"\d{9}", s):
         return f"{s[:5]}-{s[5:]}", False
     return s, False
+
+
+_PHONE_FLOAT = re.compile(r"^\+?\d{7,15}\.0+$")
+
+
+def _phone(v: Any) -> str:
+    """Phone text; a number read as a float (``3052923595.0``) loses its ``.0``."""
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return str(int(v))
+    s = _text(v)
+    return s.split(".")[0] if _PHONE_FLOAT.match(s) else s
 
 
 def stable_id(*parts: object, prefix: str = "p") -> str:
@@ -523,12 +489,20 @@ def _start(
 def _renamed(
     frame: pd.DataFrame, kind: str, report: ValidationReport
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    mapping = map_columns(frame.columns, kind=kind, report=report)
+    prep = prepare(frame, kind, report)
+    frame = prep.frame
+    matches = map_headers(frame.columns, kind=kind, report=report, fixed=prep.fixed)
+    mapping = {m.column: m.field for m in matches if m.field}
     # A canonical name can be both a mapped target and an unmapped column; keep the mapped one.
     clash = {c for c in frame.columns if c in mapping.values() and c not in mapping}
     out = frame[[c for c in frame.columns if c not in clash]] if clash else frame.copy()
     out = out.rename(columns=mapping)
     report.notes["columns"] = mapping
+    report.notes["mapping"] = [
+        {"field": m.field, "column": m.column, "confidence": m.confidence, "method": m.method}
+        for m in matches
+        if m.field
+    ]
     return out, mapping
 
 
@@ -651,6 +625,7 @@ def normalize_partners(
     if isinstance(frame, gpd.GeoDataFrame):
         extra_cols = [c for c in extra_cols if c != frame.geometry.name]
     kept_rows: list[int] = []
+    named = 0
     memo_cat: dict[str, Any] = {}
     memo_svc: dict[str, Any] = {}
     memo_lang: dict[str, Any] = {}
@@ -680,7 +655,6 @@ def normalize_partners(
             "address",
             "city",
             "state",
-            "phone",
             "email",
             "website",
             "hours",
@@ -688,9 +662,14 @@ def normalize_partners(
             "eligibility",
         ):
             rec[c] = _text(cell.get(c))
+        rec["phone"] = _phone(cell.get("phone"))
         rec["source"] = _text(cell.get("source")) or source_default
-        # category
+        # category: the source's own (or its code through a crosswalk), else facility words
         raw_cat = _text(cell.get("category"))
+        from_name = None if raw_cat else category_from_name(name)
+        if from_name is not None and from_name.category:
+            raw_cat = from_name.category
+            named += 1
         cat = _memo(memo_cat, raw_cat, tax.normalize_category) if raw_cat else None
         if raw_cat and cat is None:
             unknown_cat.setdefault(raw_cat, []).append(r)
@@ -699,6 +678,8 @@ def normalize_partners(
         # services
         codes, unknown = _memo(memo_svc, _text(cell.get("services")), tax.normalize_needs)
         codes, unknown = list(codes), list(unknown)
+        if not codes and from_name is not None and from_name.services:
+            codes = list(from_name.services)
         for u in unknown:
             unknown_svc.setdefault(u, []).append(r)
         rec["services_unmapped"] = ";".join(unknown)
@@ -864,7 +845,17 @@ def normalize_partners(
     gdf = gpd.GeoDataFrame(records, geometry=gpd.GeoSeries(keep_points, crs=CRS), crs=CRS)
     gdf = conform_partners(gdf).reset_index(drop=True)
     rep.rows_loaded = len(gdf)
+    _count_categories(rep, gdf, named)
     return gdf, rep
+
+
+def _count_categories(rep: ValidationReport, gdf: pd.DataFrame, named: int) -> None:
+    """Category counts in the report notes; 'other' (no signal at all) is counted apart."""
+    counts = gdf["category"].value_counts()
+    rep.notes["categories"] = {str(k): int(v) for k, v in counts.items()}
+    if named:
+        rep.notes["category_from_name"] = named
+    rep.notes["category_other"] = int(counts.get("other", 0))
 
 
 def _memo(cache: dict[str, Any], key: str, fn: Callable[[str], Any]) -> Any:

@@ -84,8 +84,11 @@ def test_validate_json_for_every_hazard_fixture(
     path = _put(sealed, name)
     code, doc, _, _ = _run(capsys, str(path), "--kind", kind, "--json")
     assert code == rc
-    assert set(doc) == {"file", "kind", "rows_read", "rows_loaded", "errors", "warnings"}
+    base = {"file", "kind", "rows_read", "rows_loaded", "errors", "warnings", "mapping"}
+    assert base <= set(doc) <= base | {"layout", "categories", "category_other"}
     assert (doc["file"], doc["kind"]) == (name, kind)
+    if loaded:
+        assert {"field", "column", "confidence"} <= set(doc["mapping"][0])
     assert (doc["rows_read"], doc["rows_loaded"]) == (read, loaded)
     assert len(doc["errors"]) == nerr
     for p in doc["errors"] + doc["warnings"]:

@@ -45,6 +45,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_validate)
 
 
+def _explained(report: ValidationReport) -> dict:
+    """What the reader decided: the layout, each field's source column, category counts."""
+    mapping = [
+        {k: m[k] for k in ("field", "column", "confidence")}
+        for m in report.notes.get("mapping", [])
+    ]
+    out: dict = {"mapping": mapping}
+    for key in ("layout", "categories", "category_other"):
+        if key in report.notes:
+            out[key] = report.notes[key]
+    return out
+
+
 def _validate(args: argparse.Namespace) -> int:
     from assetmap.io._common import display_name
     from assetmap.schema import load_file
@@ -59,13 +72,20 @@ def _validate(args: argparse.Namespace) -> int:
         report = exc.report or ValidationReport(file=display_name(args.path), kind=args.kind)
         report.kind = args.kind
         report.add(str(exc), hint="fix the file and run 'assetmap validate' again")
+    explain = _explained(report)
     if args.json:
-        sys.stdout.write(
-            json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
-        )
+        doc = report.to_dict() | explain
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         out = sys.stdout
         out.write(report.summary() + "\n")
+        if explain.get("layout"):
+            out.write(f"  layout: {explain['layout']}\n")
+        for m in explain["mapping"]:
+            out.write(f"  mapping: {m['field']} <- {m['column']!r} ({m['confidence']:.2f})\n")
+        if explain.get("categories"):
+            cats = ", ".join(f"{k} {v}" for k, v in explain["categories"].items())
+            out.write(f"  categories: {cats}\n")
         for p in report.errors:
             out.write(f"  error: {p.describe()}\n")
         for p in report.warnings:
