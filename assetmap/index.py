@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 EARTH_RADIUS_KM = 6371.0088
 _CACHE_SIZE = 256
-_TIE_EXTRA = 4  # extra neighbours fetched to break distance ties by position
 _BLOCK = 128  # queries per dense block in pairs_within
 
 
@@ -84,10 +83,38 @@ def _no_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=float)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Sub:
     positions: np.ndarray  # partner positions (into PartnerIndex.partners) in this sub-index
     tree: cKDTree | None
+    coord: np.ndarray | None = None  # location code per partner of the sub-index
+    _sites: _Sites | None = None
+
+    def sites(self) -> _Sites | None:
+        """The distinct locations of the sub-index (None when no two partners share one)."""
+        if self._sites is None and self.tree is not None and self.coord is not None:
+            codes, first = np.unique(self.coord, return_index=True)
+            if len(codes) < len(self.positions):
+                inverse = np.searchsorted(codes, self.coord)
+                order = np.argsort(inverse, kind="stable")  # positions ascending per site
+                counts = np.bincount(inverse, minlength=len(codes))
+                offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+                offsets[1:] = np.cumsum(counts)
+                self._sites = _Sites(
+                    _tree(self.tree.data[first]), offsets, self.positions[order], counts
+                )
+            self.coord = None  # computed once either way
+        return self._sites
+
+
+@dataclass(frozen=True)
+class _Sites:
+    """Co-located partners grouped: one tree point per distinct location (site)."""
+
+    tree: cKDTree
+    offsets: np.ndarray  # members of site s: positions[offsets[s]:offsets[s + 1]]
+    positions: np.ndarray  # partner positions, ascending within each site
+    counts: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -144,8 +171,39 @@ def _as_list(v: object) -> list:
     return [v]
 
 
+def _site_knn(
+    sites: _Sites, q: np.ndarray, k: int, bound: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """k nearest partners through their sites: (chord distance, position, found), (n, k)."""
+    n, n_sites = len(q), len(sites.counts)
+    ks = min(k, n_sites)
+    d, u = sites.tree.query(q, k=ks, distance_upper_bound=bound)
+    d = np.asarray(d, dtype=float).reshape(n, ks)
+    u = np.asarray(u).reshape(n, ks)
+    ok = u < n_sites
+    cnt = np.where(ok, sites.counts[np.where(ok, u, 0)], 0)
+    before = np.cumsum(cnt, axis=1) - cnt
+    take = np.clip(k - before, 0, cnt)  # members taken from each site, nearest site first
+    r, j = np.nonzero(take)
+    t = take[r, j]
+    slot = np.repeat(before[r, j], t)
+    within = np.arange(int(t.sum())) - np.repeat(np.cumsum(t) - t, t)
+    rr = np.repeat(r, t)
+    member = np.repeat(sites.offsets[u[r, j]], t) + within
+    dist = np.full((n, k), np.inf)
+    pos = np.zeros((n, k), dtype=np.int64)
+    found = np.zeros((n, k), dtype=bool)
+    dist[rr, slot + within] = np.repeat(d[r, j], t)
+    pos[rr, slot + within] = sites.positions[member]
+    found[rr, slot + within] = True
+    return dist, pos, found
+
+
 def _tree(points: np.ndarray) -> cKDTree:
-    """A k-d tree tuned for fast builds (exact queries either way; measured in benchmarks)."""
+    """A k-d tree: scipy's defaults (fastest queries) up to 100,000 points, tuned for fast
+    builds above (exact queries either way; measured in benchmarks)."""
+    if len(points) <= 100_000:
+        return cKDTree(points)
     return cKDTree(points, leafsize=32, balanced_tree=False)
 
 
@@ -174,7 +232,13 @@ class PartnerIndex:
         self._category_uniques = pd.Index(cat_uniques)
         self._subs: OrderedDict[tuple, _Sub] = OrderedDict()
         self._lock = threading.Lock()
-        self._full = _Sub(np.arange(len(partners)), _tree(xyz) if len(partners) else None)
+        # one integer code per distinct location: k-nearest searches group co-located
+        # partners (the usual source of distance ties) and order them by position
+        xy, _ = pd.factorize(xyz[:, 0] + 1j * xyz[:, 1]) if len(xyz) else (np.zeros(0), None)
+        self._coord = np.asarray(pd.factorize(xy + 1j * xyz[:, 2])[0], dtype=np.int64)
+        self._full = _Sub(
+            np.arange(len(partners)), _tree(xyz) if len(partners) else None, self._coord
+        )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -271,7 +335,11 @@ class PartnerIndex:
         positions = np.flatnonzero(
             self.filter_mask(needs=key[0], categories=key[1], languages=key[2])
         )
-        sub = _Sub(positions, _tree(self.xyz[positions]) if len(positions) else None)
+        sub = _Sub(
+            positions,
+            _tree(self.xyz[positions]) if len(positions) else None,
+            self._coord[positions],
+        )
         with self._lock:
             self._subs[key] = sub
             while len(self._subs) > _CACHE_SIZE:
@@ -300,37 +368,45 @@ class PartnerIndex:
         q = to_xyz(lats, lons)
         n = len(q)
         sub = self._sub(needs, categories, languages)
-        dist = np.full((n, k), np.inf)
-        pos = np.full((n, k), -1, dtype=np.int64)
         if sub.tree is None or n == 0:
-            return dist, pos
+            return np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64)
         m = len(sub.positions)
         kk = min(k, m)
         bound = float(km_to_chord(max_km)) if max_km is not None else np.inf
-        # Ties (co-located partners) are broken by position, so any index holding the same
-        # partners in the same order (e.g. a spatial partition's subset) answers identically:
-        # fetch a few extra neighbours, order by (distance, position), and widen the rare
-        # rows whose tie runs past what was fetched.
-        kq = min(kk + _TIE_EXTRA, m)
-        d, i = sub.tree.query(q, k=kq, distance_upper_bound=bound)
-        d = np.asarray(d, dtype=float).reshape(n, kq)
-        i = np.asarray(i).reshape(n, kq)
-        p = np.where(np.isfinite(d), sub.positions[np.minimum(i, m - 1)], np.iinfo(np.int64).max)
-        order = np.lexsort((p, d), axis=-1)
-        d, p = np.take_along_axis(d, order, 1), np.take_along_axis(p, order, 1)
-        if kq > kk:
-            open_tie = np.flatnonzero(np.isfinite(d[:, kk - 1]) & (d[:, kq - 1] == d[:, kk - 1]))
-            for r in open_tie:
-                rad = d[r, kk - 1] * (1 + 1e-9) + 1e-9
-                hits = np.asarray(sub.tree.query_ball_point(q[r], rad), dtype=np.int64)
-                hd = np.sqrt(((sub.tree.data[hits] - q[r]) ** 2).sum(axis=1))
-                hp = sub.positions[hits]
-                o = np.lexsort((hp, hd))[:kk]
-                d[r, :kk], p[r, :kk] = hd[o], hp[o]
-        d, p = d[:, :kk], p[:, :kk]
-        found = np.isfinite(d)
-        dist[:, :kk] = np.where(found, chord_to_km(np.where(found, d, 0.0)), np.inf)
-        pos[:, :kk] = np.where(found, p, -1)
+        # Ties are broken by position, so any index holding the same partners in the same
+        # order (e.g. a spatial partition's subset) answers identically. Co-located partners
+        # (the usual ties) share one tree point (a site) whose members are taken in position
+        # order; equal distances to different sites are ordered by position too.
+        sites = sub.sites()
+        if sites is None:
+            d, i = sub.tree.query(q, k=kk, distance_upper_bound=bound)
+            d = np.asarray(d, dtype=float).reshape(n, kk)
+            i = np.asarray(i).reshape(n, kk)
+            found = None if bound == np.inf else i < m
+            p = sub.positions[i if found is None else np.where(found, i, 0)]
+        else:
+            d, p, found = _site_knn(sites, q, kk, bound)
+        if kk > 1:
+            tie = d[:, 1:] == d[:, :-1]
+            if tie.any():
+                tie &= p[:, 1:] < p[:, :-1]
+                if found is not None:
+                    tie &= found[:, 1:]
+                rows = np.flatnonzero(tie.any(axis=1))
+                o = np.lexsort((p[rows], d[rows]), axis=-1)
+                d[rows] = np.take_along_axis(d[rows], o, 1)
+                p[rows] = np.take_along_axis(p[rows], o, 1)
+        if found is not None and found.all():
+            found = None
+        if kk == k and found is None:  # the usual case: every slot filled
+            return chord_to_km(d), p
+        dist = np.full((n, k), np.inf)
+        pos = np.full((n, k), -1, dtype=np.int64)
+        if found is None:
+            dist[:, :kk], pos[:, :kk] = chord_to_km(d), p
+        else:
+            dist[:, :kk] = np.where(found, chord_to_km(np.where(found, d, 0.0)), np.inf)
+            pos[:, :kk] = np.where(found, p, -1)
         return dist, pos
 
     def pairs_within(

@@ -1,7 +1,11 @@
 """Run the benchmarks.
 
-python -m benchmarks quick   # statewide sizes only, JSON lines (name, value, unit, baseline_value, ratio)
+python -m benchmarks quick   # statewide sizes only, JSON lines
 python -m benchmarks all     # everything, as a table
+
+Every line: name, value, unit, baseline (the named approach compared against),
+baseline_value, ratio (baseline / ours) and equal (both gave the same answer). The run exits
+1 when any comparison found different answers.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     json_lines = (args.mode == "quick" and not args.table) or args.json
     header(json_lines)
+    unequal: list[str] = []
     for spec in QUICK if args.mode == "quick" else ALL:
         mod_name, fn_name = spec.split(":")
         try:
@@ -41,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         for result in getattr(mod, fn_name)():
             emit(result, json_lines=json_lines)
+            if result.equal is False:
+                unequal.append(result.name)
+    if unequal:
+        print(
+            f"benchmarks FAILED: different answers from the baseline in {', '.join(unequal)}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -292,3 +292,28 @@ def test_knn_breaks_distance_ties_by_position_in_any_subset():
     ids = sub.partners["partner_id"].to_numpy()
     assert ids[ps[0]].tolist() == ["t1", "t2"]
     assert ids[ps[1]].tolist() == ["t13", "t14"]
+
+
+@pytest.mark.parametrize("max_km", [None, 6.0])
+def test_knn_many_with_co_located_partners_equals_brute_force_order(max_km):
+    # partners snapped to a coarse grid: many share a location (a town centre, one address),
+    # so ties run across the k boundary; the answer is (distance, position) order exactly
+    partners = _random_partners(500, seed=21)
+    snapped = gpd.points_from_xy(
+        np.round(partners.geometry.x / 0.05) * 0.05, np.round(partners.geometry.y / 0.05) * 0.05
+    )
+    partners = partners.set_geometry(gpd.GeoSeries(snapped, index=partners.index, crs=4326))
+    idx = PartnerIndex.build(partners)
+    rng = np.random.default_rng(4)
+    lats, lons = 41.0 + rng.random(40), -73.7 + rng.random(40) * 1.9
+    for filters in ({}, {"needs": ["food"]}, {"languages": ["es"]}):
+        d, p = idx.knn_many(lats, lons, 7, max_km=max_km, **filters)
+        pos = np.flatnonzero(idx.filter_mask(**filters))
+        for r in range(len(lats)):
+            dd = np.round(haversine_km(lats[r], lons[r], idx.lat[pos], idx.lon[pos]), 6)
+            keep = pos if max_km is None else pos[dd <= max_km]
+            dk = dd if max_km is None else dd[dd <= max_km]
+            want = keep[np.lexsort((keep, dk))][:7]
+            got = p[r][p[r] >= 0]
+            assert got.tolist() == want.tolist(), (filters, r)
+            np.testing.assert_allclose(d[r][: len(got)], np.sort(dk)[: len(got)], atol=1e-5)
