@@ -698,6 +698,125 @@ def _explain(row: dict, settings: Settings) -> str:
     )
 
 
+def fixed_text(values: np.ndarray, digits: int) -> np.ndarray:
+    """``f"{v:.{digits}f}"`` for every value, as an object array, without a format call per
+    value: values are rounded to integers in numpy and each distinct integer is formatted
+    once. Values within 1e-6 of a rounding tie (where float scaling could round otherwise),
+    negative, non-finite or huge ones are formatted by Python itself, so the text is
+    identical to the f-string."""
+    v = np.asarray(values, dtype=float)
+    scaled = v * 10.0**digits
+    with np.errstate(invalid="ignore"):
+        frac = np.abs(scaled - np.floor(scaled) - 0.5)
+        safe = np.isfinite(scaled) & ~np.signbit(v) & (scaled < 1e9) & (frac > 1e-6)
+    out = np.empty(len(v), dtype=object)
+    ints = np.rint(scaled[safe]).astype(np.int64)
+    uniq, inverse = np.unique(ints, return_inverse=True)
+    unit = 10**digits
+    table = [f"{x // unit}.{x % unit:0{digits}d}" if digits else str(x) for x in uniq.tolist()]
+    out[safe] = np.array(table + [None], dtype=object)[:-1][inverse]
+    rest = np.flatnonzero(~safe)
+    if len(rest):
+        out[rest] = [f"{x:.{digits}f}" for x in v[rest].tolist()]
+    return out
+
+
+def _lookup_text(values: np.ndarray, fmt) -> np.ndarray:
+    """``fmt(value)`` per element, called once per distinct value (hashable values)."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return np.array([fmt(u) for u in uniq] + [None], dtype=object)[:-1][codes]
+
+
+def _explain_column(ctx: AnalysisContext, out: pd.DataFrame, partner: np.ndarray) -> list[str]:
+    """The ``explain`` text of every row of a match frame, built column by column: the same
+    text as :func:`_explain` row by row (tested), with each number formatted through
+    :func:`fixed_text` and each partner's or need's text made once."""
+    n = len(out)
+    if n == 0:
+        return []
+    w = _weights(ctx.settings)
+    col = {c: out[c].to_numpy() for c in out.columns if c != "languages"}
+    # per partner (only the partners shown): name, languages, capacity, verified, MOU
+    uniq, inv = np.unique(partner, return_inverse=True)
+    first = np.zeros(len(uniq), dtype=np.int64)
+    first[inv[::-1]] = np.arange(n)[::-1]
+    langs = out["languages"].to_numpy(dtype=object)[first]
+    lang_txt = _lookup_text(
+        np.array([tuple(x) for x in langs] + [None], dtype=object)[:-1], _fmt_langs
+    )
+    cap = col["capacity"][first]
+    cap_txt = np.array(
+        ["unknown capacity" if pd.isna(c) else f"capacity {c:g}" for c in cap.tolist()] + [None],
+        dtype=object,
+    )[:-1]
+    lv = col["last_verified"][first]
+    lv_txt = np.array([x or "never verified" for x in lv.tolist()] + [None], dtype=object)[:-1]
+    ver = fixed_text(col["verified_part"][first], 2)
+    mou = fixed_text(col["mou_part"][first], 2)
+    mou_st = col["mou_status"][first]
+    per_partner = [f"; {c} -> capacity " for c in cap_txt.tolist()]  # capacity part follows per row
+    tail = np.array(
+        [
+            f"; verified: {a} -> {b}; MOU {m} -> {c}. Score = ("
+            for a, b, m, c in zip(
+                lv_txt.tolist(), ver.tolist(), mou_st.tolist(), mou.tolist(), strict=True
+            )
+        ]
+        + [None],
+        dtype=object,
+    )[:-1][inv]
+    cap_head = np.array(per_partner + [None], dtype=object)[:-1][inv]
+    names = col["partner_name"][first][inv]
+    lang_txt = lang_txt[inv]
+    ver_t, mou_t = ver[inv], mou[inv]
+    # per row numbers
+    dist = col["distance_km"]
+    cov = col["language_coverage"].astype(float)
+    pct = fixed_text(cov * 100, 0)
+    est = col["language_coverage_estimated"].astype(bool)
+    decay = fixed_text(col["distance_decay"], 2)
+    cov2 = fixed_text(cov, 2)
+    capp = fixed_text(col["capacity_part"], 2)
+    score = fixed_text(col["score"], 3)
+    # reach: inside the zone / within / beyond the reach
+    reach_km = col["reach_km"].astype(float)
+    reach_g = _lookup_text(reach_km, lambda r: f"{r:g}")
+    zone = col["in_zone"].astype(bool) & (dist.astype(float) > reach_km)
+    within = col["within_reach"].astype(bool)
+    reach_txt = np.where(
+        zone,
+        "inside the attendance zone",
+        np.where(within, "within the ", "beyond the ") + reach_g.astype(object) + " km reach",
+    )
+    w_txt = [f"{x:g}x" for x in w]
+    total = f") / {w.sum():g} = "
+    dist_t = fixed_text(dist, 1)
+    return [
+        f"{nm} serves {lab}; {d} km away ({rt}) -> distance {dc}; languages {lt} cover "
+        f"{pc}%{' (estimated: small counts hidden)' if e else ''} of the need's families -> "
+        f"language {c2}{ch}{cp}{tl}{w_txt[0]}{dc} + {w_txt[1]}{c2} + {w_txt[2]}{cp} + "
+        f"{w_txt[3]}{vt} + {w_txt[4]}{mt}{total}{sc}"
+        for nm, lab, d, rt, dc, lt, pc, e, c2, ch, cp, tl, vt, mt, sc in zip(
+            names.tolist(),
+            col["need_label"].tolist(),
+            dist_t.tolist(),
+            reach_txt.tolist(),
+            decay.tolist(),
+            lang_txt.tolist(),
+            pct.tolist(),
+            est.tolist(),
+            cov2.tolist(),
+            cap_head.tolist(),
+            capp.tolist(),
+            tail.tolist(),
+            ver_t.tolist(),
+            mou_t.tolist(),
+            score.tolist(),
+            strict=True,
+        )
+    ]
+
+
 def _need_displays(ctx: AnalysisContext, need: str) -> np.ndarray:
     """Per school (context order): the suppressed display of the need's family count."""
     key = ("need_displays", need)
@@ -809,7 +928,7 @@ def pairs_frame(
             "capacity": ctx.capacity[partner],
         }
     )
-    out["explain"] = [_explain(r, ctx.settings) for r in out.to_dict("records")] if explain else ""
+    out["explain"] = _explain_column(ctx, out, partner) if explain else ""
     return out[MATCH_COLUMNS]
 
 

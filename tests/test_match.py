@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -113,3 +114,57 @@ def test_weights_from_settings_and_match_school_agrees(setup):
     sub = both[both["school_id"] == "S_B"].reset_index(drop=True)
     assert list(one["partner_id"]) == list(sub["partner_id"])
     assert all(math.isclose(a, b) for a, b in zip(one["score"], sub["score"], strict=True))
+
+
+def _row_wise_explanations(res, idx, settings):
+    """The reference: :func:`assetmap.match._explain` row by row (capacity from the index)."""
+    from assetmap.match import _explain
+
+    cap = dict(
+        zip(
+            idx.partners["partner_id"],
+            pd.to_numeric(idx.partners["capacity"], errors="coerce"),
+            strict=True,
+        )
+    )
+    rows = res.assign(capacity=res["partner_id"].map(cap)).to_dict("records")
+    return [_explain(r, settings) for r in rows]
+
+
+@pytest.mark.parametrize("zoned", [False, True])
+def test_column_wise_explanations_equal_the_row_wise_text(setup, zoned):
+    idx, prof, sch = setup
+    res = match_all(
+        partners_index=idx, profile=prof, schools=sch, zones=world.zones() if zoned else None
+    )
+    assert res["explain"].tolist() == _row_wise_explanations(res, idx, get_settings())
+
+
+def test_column_wise_explanations_equal_the_row_wise_text_on_shipped_data():
+    from assetmap.data import load_partners, load_schools
+    from assetmap.index import PartnerIndex
+    from assetmap.needs import load_profile
+
+    schools = load_schools()
+    profile, _ = load_profile(schools=schools)
+    idx = PartnerIndex.build(load_partners())
+    res = match_all(partners_index=idx, profile=profile, schools=schools)
+    assert len(res) > 100
+    assert res["explain"].tolist() == _row_wise_explanations(res, idx, get_settings())
+
+
+def test_fixed_text_equals_python_formatting_including_rounding_ties():
+    from assetmap.match import fixed_text
+
+    rng = np.random.default_rng(3)
+    values = np.concatenate(
+        [
+            rng.random(2000),
+            rng.random(2000) * 80,
+            np.arange(0, 2, 0.005),  # many decimal ties (0.125, 0.005 ...)
+            np.array([0.0, -0.0, -1e-9, -0.3, 1e12, np.nan, np.inf, 0.145, 1.005, 2.675]),
+        ]
+    )
+    for digits in (0, 1, 2, 3):
+        got = fixed_text(values, digits).tolist()
+        assert got == [f"{v:.{digits}f}" for v in values.tolist()], digits
