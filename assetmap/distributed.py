@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -82,14 +83,20 @@ def dask_client(
         finally:
             client.close()
         return
-    cluster = LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=threads_per_worker,
-        processes=processes,
-        memory_limit=memory_limit,
-        dashboard_address=None,
-        silence_logs=logging.WARNING,
-    )
+    with warnings.catch_warnings():
+        # No dashboard is served, but the scheduler's HTTP endpoint still tries port 8787 and
+        # warns when another cluster holds it before taking a free port: not the user's concern.
+        warnings.filterwarnings(
+            "ignore", message=r"Port \d+ is already in use", category=UserWarning
+        )
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
+        )
     client = Client(cluster)
     try:
         yield client

@@ -2,7 +2,9 @@
 
 Subcommands live in sibling modules, each exposing ``register(subparsers)``; a handler returns
 the exit code. Exit codes: 0 success, 2 bad input (message, no traceback), 3 stale edit,
-1 unexpected failure (short message; set ASSETMAP_DEBUG=1 for the traceback).
+1 unexpected failure (short message; set ASSETMAP_DEBUG=1 for the traceback), 130 interrupted,
+141 the reader of the output went away (``assetmap gaps --json | head``; nothing is printed).
+Library and Dask log records reach the terminal only with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # dask.distributed sets its own logger levels from its config when imported (INFO lines
+    # about the scheduler and every worker): quiet unless --verbose or configured otherwise.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if args.verbose else "warning")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -83,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("assetmap: interrupted\n")
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     except Exception as exc:  # last line of defence: no traceback for users
         if os.environ.get("ASSETMAP_DEBUG"):
             raise
@@ -91,6 +98,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Set ASSETMAP_DEBUG=1 to see the details, and please report it.\n"
         )
         return 1
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly. Later flushes of the dead
+    stdout (at interpreter exit) go to /dev/null instead of printing a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (tests, embedding)
+        pass
+    return 141
 
 
 if __name__ == "__main__":
