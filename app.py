@@ -23,6 +23,9 @@ if principal.is_staff:
     staff += [
         st.Page("views/school_partners.py", title="School partners", icon="🏫", default=True),
         st.Page("views/network_exports.py", title="Network & exports", icon="🕸️"),
+        st.Page("views/programs.py", title="Programs", icon="📅"),
+        st.Page("views/framework.py", title="Framework", icon="🧩"),
+        st.Page("views/plays.py", title="Plays", icon="📋"),
         st.Page("views/data.py", title="Data", icon="📥"),
         st.Page("views/account.py", title="Account", icon="👤"),
     ]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,7 @@ from assetmap._errors import InputError
 from assetmap._text import fold
 from assetmap.index import PartnerIndex
 from assetmap.languages import load_languages
+from assetmap.schedules import parse_open
 from assetmap.taxonomy import load_taxonomy
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "resolve_place",
     "resolve_location",
     "near",
+    "open_filter",
     "shipped_index",
 ]
 
@@ -225,17 +228,36 @@ def near(
     languages: Iterable[str] = (),
     radius_km: float | None = None,
     limit: int | None = None,
+    open_at: Iterable[str] = (),
+    programs: Iterable[Mapping[str, Any]] = (),
 ) -> gpd.GeoDataFrame:
     """Partners near an origin, filtered, sorted by ``distance_km``.
 
     With ``radius_km`` every match within it is returned (capped by ``limit`` if given);
-    without it, the ``limit`` (default 10) nearest matches.
+    without it, the ``limit`` (default 10) nearest matches. ``open_at`` (evening, weekend,
+    summer) keeps partners whose opening hours or whose ``programs`` (workspace programs,
+    see :mod:`assetmap.programs`) fall in every chosen time; the names of those programs are
+    in the ``open_programs`` column.
     """
     index = index or shipped_index()
     where = resolve_location(lat=lat, lon=lon, school=school, place=place)
     n, c, lang = _normalise_filters(needs, categories, languages)
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
+    choices = parse_open(open_at)
+    if choices:
+        if radius_km is not None:
+            res = index.radius(
+                where.lat, where.lon, float(radius_km), needs=n, categories=c, languages=lang
+            )
+        else:
+            res = index.knn(
+                where.lat, where.lon, max(len(index), 1), needs=n, categories=c, languages=lang
+            )
+        res = open_filter(res, choices, programs)
+        res = res.iloc[: limit or (None if radius_km is not None else DEFAULT_LIMIT)]
+        res.attrs["origin"] = where
+        return res.reset_index(drop=True)
     if radius_km is not None:
         res = index.radius(
             where.lat,
@@ -252,3 +274,25 @@ def near(
         )
     res.attrs["origin"] = where
     return res
+
+
+def open_filter(
+    partners: gpd.GeoDataFrame, choices: Iterable[str], programs: Iterable[Mapping[str, Any]] = ()
+) -> gpd.GeoDataFrame:
+    """Partners open at every chosen time (evening, weekend, summer), by their own hours or
+    by a program they run; adds ``open_programs`` (names of the fitting programs)."""
+    from assetmap.programs import programs_open
+    from assetmap.schedules import OPEN_CHOICES, hours_slots
+
+    choices = parse_open(choices)
+    by_partner: dict[str, list[str]] = {}
+    for p in programs_open(programs, choices):
+        if p.get("partner_id"):
+            by_partner.setdefault(str(p["partner_id"]), []).append(str(p["name"]))
+    hours = partners["hours"] if "hours" in partners.columns else pd.Series([None] * len(partners))
+    own = [all(hours_slots(h) & OPEN_CHOICES[c] for c in choices) for h in hours]
+    fitting = [by_partner.get(str(pid), []) for pid in partners["partner_id"]]
+    keep = np.array([o or bool(f) for o, f in zip(own, fitting, strict=True)], dtype=bool)
+    out = partners.loc[keep].copy()
+    out["open_programs"] = [f for f, k in zip(fitting, keep, strict=True) if k]
+    return out

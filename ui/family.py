@@ -22,6 +22,9 @@ from ui import cache
 from ui.widgets import NEED_ICONS, show_map
 
 RADII_KM: list[float] = [2, 5, 10, 25]
+#: "When can you go?" choices (``assetmap.schedules.OPEN_CHOICES`` plus any time).
+WHEN_OPTIONS: list[str] = ["any", "evening", "weekend", "summer"]
+_WHEN_ICONS = {"any": "🕘", "evening": "🌙", "weekend": "📅", "summer": "☀️"}
 DEFAULT_RADIUS_KM: float = 5
 MAX_RESULTS = 25
 NEAREST_FALLBACK = 5
@@ -115,17 +118,146 @@ def _geocode_address(address: str) -> Location:
 
 
 def search(
-    index: PartnerIndex, origin: Location, *, need: str | None, radius_km: float
+    index: PartnerIndex,
+    origin: Location,
+    *,
+    need: str | None,
+    radius_km: float,
+    when: str = "any",
+    programs: list[dict[str, Any]] | None = None,
 ) -> tuple[gpd.GeoDataFrame, bool]:
     """Partners within ``radius_km`` serving ``need`` (nearest first), or the nearest few.
 
-    Returns the results and whether they are within the radius (False: nearest beyond it).
+    ``when`` (evening / weekend / summer) keeps partners open then, by their hours or a
+    public program they run. Returns the results and whether they are within the radius
+    (False: nearest beyond it).
     """
     needs = [need] if need else []
+    if when and when != "any":
+        from assetmap.near import open_filter
+
+        res = open_filter(
+            index.radius(origin.lat, origin.lon, radius_km, needs=needs), [when], programs or []
+        )
+        if len(res):
+            return res.iloc[:MAX_RESULTS].reset_index(drop=True), True
+        beyond = open_filter(
+            index.knn(origin.lat, origin.lon, len(index), needs=needs), [when], programs or []
+        )
+        return beyond.iloc[:NEAREST_FALLBACK].reset_index(drop=True), False
     res = index.radius(origin.lat, origin.lon, radius_km, needs=needs, limit=MAX_RESULTS)
     if len(res):
         return res, True
     return index.knn(origin.lat, origin.lon, NEAREST_FALLBACK, needs=needs), False
+
+
+def when_label(t: Any, code: str) -> str:
+    """'🌙 Por la tarde-noche' — icon and translated label of a "when" choice."""
+    return f"{_WHEN_ICONS.get(code, '•')} {t(f'find.when_{code}')}"
+
+
+def public_programs() -> list[dict[str, Any]]:
+    """The workspace's programs a family may see (read fresh: staff edits show at once)."""
+    from assetmap.programs import list_programs
+    from assetmap.programs import public_programs as public_only
+    from ui import registry
+
+    progs = list_programs(registry.store())
+    return public_only(progs, public_partner_ids=cache.public_partners()["partner_id"].astype(str))
+
+
+def programs_near(
+    programs: list[dict[str, Any]], origin: Location, *, radius_km: float, when: str
+) -> pd.DataFrame:
+    """Public programs near the origin (then online ones) open at ``when``."""
+    from assetmap.programs import program_locations, programs_open
+    from assetmap.programs import programs_near as near_programs
+
+    if when and when != "any":
+        programs = programs_open(programs, [when])
+    locs = program_locations(programs, partners=cache.public_partners(), schools=cache.schools())
+    return near_programs(
+        programs, lat=origin.lat, lon=origin.lon, radius_km=radius_km, locations=locs
+    )
+
+
+def _day_names(locale: str) -> dict[str, str]:
+    from babel.dates import get_day_names
+
+    try:
+        names = get_day_names("abbreviated", locale=locale.replace("-", "_"))
+    except Exception:  # noqa: BLE001 - a locale Babel lacks: keep the HSDS day codes
+        return {}
+    return {code: names[i] for i, code in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))}
+
+
+def when_text(t: Any, schedules: list[dict[str, Any]]) -> str:
+    """Schedules with day names in the family's language: 'mar. 18:00–20:00'."""
+    days = _day_names(t.locale)
+    parts = []
+    for s in schedules or []:
+        names = " ".join(days.get(d, d) for d in str(s.get("byday") or "").split(","))
+        text = f"{names} {s.get('opens_at')}–{s.get('closes_at')}"
+        if s.get("valid_from") or s.get("valid_to"):
+            text += f" ({s.get('valid_from') or '…'} – {s.get('valid_to') or '…'})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def program_card_html(t: Any, row: Any, *, partners: pd.DataFrame, family_language: str) -> str:
+    """One program card (name, who runs it, where, when, languages, cost, phone), escaped."""
+    langs_tbl = cache.languages()
+    names = dict(zip(partners["partner_id"].astype(str), partners["name"], strict=False))
+    phones = dict(zip(partners["partner_id"].astype(str), partners["phone"], strict=False))
+    pid = str(row.get("partner_id") or "")
+    parts = [
+        '<div class="am-card am-program">',
+        f"<h3><bdi>{escape_text(_text(row['name']))}</bdi></h3>",
+    ]
+    if pid and names.get(pid):
+        parts.append(f'<div class="am-meta"><bdi>{escape_text(_text(names[pid]))}</bdi></div>')
+    km = row.get("distance_km")
+    if km is None or (isinstance(km, float) and math.isnan(km)):
+        parts.append(f'<div class="am-meta am-dist">{escape_text(t("find.online"))}</div>')
+    else:
+        parts.append(f'<div class="am-meta am-dist">{escape_text(t.distance(float(km)))}</div>')
+    when = when_text(t, list(row.get("schedules") or []))
+    if when:
+        parts.append(
+            f'<div class="am-meta"><b>{escape_text(t("find.hours"))}:</b> <bdi>{escape_text(when)}</bdi></div>'
+        )
+    codes = sorted(row.get("languages") or [], key=lambda c: c != family_language)
+    if codes:
+        shown = ", ".join(
+            f"<bdi>{escape_text(langs_tbl.get(c).autonym if langs_tbl.get(c) else c)}</bdi>"
+            for c in codes
+        )
+        parts.append(
+            f'<div class="am-meta"><b>{escape_text(t("find.languages"))}:</b> {shown}</div>'
+        )
+    if row.get("cost") == "free":
+        parts.append(f'<div class="am-meta">{escape_text(t("find.free"))}</div>')
+    tel = tel_href(phones.get(pid))
+    if tel:
+        parts.append(
+            f'<div class="am-links"><a href="{escape_text(tel)}">📞 {escape_text(t("find.call"))} '
+            f'<bdi dir="ltr">{escape_text(_text(phones.get(pid)))}</bdi></a></div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def show_programs(t: Any, rows: pd.DataFrame, *, lang: str) -> None:
+    """The programs section (nothing when there are none)."""
+    if rows.empty:
+        return
+    st.subheader(t("find.programs_heading"))
+    partners = cache.public_partners()
+    cards = "".join(
+        program_card_html(t, r, partners=partners, family_language=lang)
+        for _, r in rows.head(MAX_RESULTS).iterrows()
+    )
+    st.html(f'<div class="am-results" dir="{"rtl" if t.rtl else "ltr"}">{cards}</div>')
 
 
 def _text(v: object) -> str:

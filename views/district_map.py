@@ -60,3 +60,8 @@ with ch2:
 
 with st.expander(f"Gaps for {cache.taxonomy().label(need)} ({len(gaps)})"):
     st.dataframe(analysis.gaps_table(gaps), hide_index=True)
+
+with st.expander("Outcome targets (programs)"):
+    from ui import programs as programs_ui
+
+    programs_ui.show_progress(principal, did)

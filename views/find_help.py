@@ -41,6 +41,14 @@ with st.container(key="family"):
         default="all",
         required=True,
     )
+    when = st.pills(
+        t("find.when_label"),
+        family.WHEN_OPTIONS,
+        format_func=lambda c: family.when_label(t, c),
+        key="find_when",
+        default="any",
+        required=True,
+    )
     radius = st.select_slider(
         t("find.radius_label"),
         options=family.RADII_KM,
@@ -52,8 +60,17 @@ with st.container(key="family"):
 
     origin = family.resolve_origin(t, place=place, gazetteer=cache.gazetteer())
     if origin is not None:
+        programs = family.public_programs()
         results, within = family.search(
-            cache.public_index(), origin, need=None if need == "all" else need, radius_km=radius
+            cache.public_index(),
+            origin,
+            need=None if need == "all" else need,
+            radius_km=radius,
+            when=when,
+            programs=programs,
+        )
+        family.show_programs(
+            t, family.programs_near(programs, origin, radius_km=radius, when=when), lang=lang
         )
         family.show_results(t, results, lang=lang, origin=origin, within=within, radius_km=radius)
         family.show_confidential(

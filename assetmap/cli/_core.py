@@ -55,6 +55,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="staff view of the shipped data: include unpublished records and sensitive locations",
     )
+    p.add_argument(
+        "--open",
+        action="append",
+        default=[],
+        choices=("evening", "weekend", "summer"),
+        help="only partners open then, by their hours or a program they run (repeatable)",
+    )
+    p.add_argument(
+        "--store",
+        metavar="LOCATION",
+        help="workspace whose programs --open also searches (default: settings store_location, if it exists)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_near)
 
@@ -93,8 +105,11 @@ def _near(args: argparse.Namespace) -> int:
         languages=args.language,
         radius_km=args.radius_km,
         limit=args.limit,
+        open_at=args.open,
+        programs=_workspace_programs(args.store, public=not args.staff) if args.open else (),
     )
-    records = [{k: r.get(k) for k in JSON_FIELDS} for r in partners_to_records(res)]
+    fields = (*JSON_FIELDS, "open_programs") if args.open else JSON_FIELDS
+    records = [{k: r.get(k) for k in fields} for r in partners_to_records(res)]
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -107,4 +122,24 @@ def _near(args: argparse.Namespace) -> int:
         print(
             f"{r['distance_km']:7.2f} km  {r['name']}{flag}  [{r['category']}]  languages: {langs}"
         )
+        if args.open:
+            print(f"            open: {'; '.join(r['open_programs'] or []) or r['hours'] or '-'}")
     return 0
+
+
+def _workspace_programs(location: str | None, *, public: bool) -> list:
+    """Programs of the workspace (public ones unless staff); none when it does not exist yet."""
+    from pathlib import Path
+
+    from assetmap.programs import list_programs
+    from assetmap.settings import get_settings
+    from assetmap.store import is_postgis_url, open_store
+
+    loc = location or str(get_settings().store_location)
+    if not is_postgis_url(loc) and not Path(loc).exists():
+        if location:
+            raise InputError(f"--store {location}: no such workspace file.")
+        return []
+    with open_store(loc) as store:
+        progs = list_programs(store)
+    return [p for p in progs if p.get("public", True)] if public else progs
