@@ -22,6 +22,7 @@ from assetmap._errors import InputError
 from assetmap._text import fold
 from assetmap.index import PartnerIndex
 from assetmap.languages import load_languages
+from assetmap.roads import RoadNetwork, check_mode, road_config, travel_minutes
 from assetmap.schedules import parse_open
 from assetmap.taxonomy import load_taxonomy
 
@@ -230,6 +231,9 @@ def near(
     limit: int | None = None,
     open_at: Iterable[str] = (),
     programs: Iterable[Mapping[str, Any]] = (),
+    mode: str | None = None,
+    max_minutes: float | None = None,
+    roads: RoadNetwork | None = None,
 ) -> gpd.GeoDataFrame:
     """Partners near an origin, filtered, sorted by ``distance_km``.
 
@@ -238,12 +242,24 @@ def near(
     summer) keeps partners whose opening hours or whose ``programs`` (workspace programs,
     see :mod:`assetmap.programs`) fall in every chosen time; the names of those programs are
     in the ``open_programs`` column.
+
+    With ``mode`` ("walk" or "drive") each result gets ``travel_minutes``, ``mode`` and
+    ``travel_time_basis`` ("network" on the ``roads`` network, "estimated" from straight-line
+    distance without one) and results are sorted by minutes; ``max_minutes`` keeps those
+    within that many minutes.
     """
     index = index or shipped_index()
     where = resolve_location(lat=lat, lon=lon, school=school, place=place)
     n, c, lang = _normalise_filters(needs, categories, languages)
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
+    if max_minutes is not None and mode is None:
+        raise InputError("--max-minutes needs a travel mode: add --mode walk or --mode drive")
+    if mode is not None:
+        return _near_by_time(
+            index, where, n, c, lang, mode=mode, max_minutes=max_minutes, roads=roads,
+            radius_km=radius_km, limit=limit, open_at=open_at, programs=programs,
+        )  # fmt: skip
     choices = parse_open(open_at)
     if choices:
         if radius_km is not None:
@@ -296,3 +312,64 @@ def open_filter(
     out = partners.loc[keep].copy()
     out["open_programs"] = [f for f, k in zip(fitting, keep, strict=True) if k]
     return out
+
+
+def _near_by_time(
+    index: PartnerIndex,
+    where: Location,
+    n: list[str],
+    c: list[str],
+    lang: list[str],
+    *,
+    mode: str,
+    max_minutes: float | None,
+    roads: RoadNetwork | None,
+    radius_km: float | None,
+    limit: int | None,
+    open_at: Iterable[str] = (),
+    programs: Iterable[Mapping[str, Any]] = (),
+) -> gpd.GeoDataFrame:
+    """Candidates by straight line (a bound no faster trip can beat), then minutes."""
+    check_mode(mode)
+    choices = parse_open(open_at)
+    if max_minutes is not None and (not np.isfinite(max_minutes) or max_minutes <= 0):
+        raise InputError(f"--max-minutes must be a positive number, e.g. 20; got {max_minutes}")
+    cfg = road_config()
+    if max_minutes is not None:
+        speed = cfg.top_kmh(mode) if roads is not None else cfg.estimate_kmh(mode) / cfg.circuity
+        bound = max_minutes / 60.0 * speed
+        if roads is not None:  # points off the network fall back to the estimate
+            bound = max(bound, max_minutes / 60.0 * cfg.estimate_kmh(mode) / cfg.circuity)
+        if radius_km is not None:
+            bound = min(bound, float(radius_km))
+        res = index.radius(where.lat, where.lon, bound, needs=n, categories=c, languages=lang)
+    elif radius_km is not None:
+        res = index.radius(where.lat, where.lon, float(radius_km), needs=n, categories=c,
+                           languages=lang)  # fmt: skip
+    else:
+        k = max(len(index), 1) if choices else limit or DEFAULT_LIMIT
+        res = index.knn(where.lat, where.lon, k, needs=n, categories=c, languages=lang)
+    if choices:
+        res = open_filter(res, choices, programs)
+        if max_minutes is None and radius_km is None:
+            res = res.iloc[: limit or DEFAULT_LIMIT]
+    mins, on = travel_minutes(
+        roads,
+        mode,
+        [where.lat],
+        [where.lon],
+        res.geometry.y.to_numpy(),
+        res.geometry.x.to_numpy(),
+        max_minutes=max_minutes,
+    )
+    res = res.copy()
+    res["travel_minutes"] = np.round(mins[0], 1)
+    res["mode"] = mode
+    res["travel_time_basis"] = np.where(on[0], "network", "estimated")
+    res = res[np.isfinite(res["travel_minutes"].to_numpy())]
+    res = res.sort_values(["travel_minutes", "distance_km"], kind="stable")
+    if limit is not None or max_minutes is None and radius_km is None:
+        res = res.head(limit or DEFAULT_LIMIT)
+    res = res.reset_index(drop=True)
+    res.attrs["origin"] = where
+    return res

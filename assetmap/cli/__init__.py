@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "_store",
     "_serve",
     "_framework",
+    "_roads",
 )
 
 

@@ -26,6 +26,7 @@ JSON_FIELDS = (
     "example",
     "source",
 )
+TRAVEL_FIELDS = ("travel_minutes", "mode", "travel_time_basis")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--radius-km", type=float, help="every match within this distance")
     p.add_argument("--limit", type=int, help="at most this many (default 10 without --radius-km)")
+    p.add_argument(
+        "--mode",
+        choices=("walk", "drive"),
+        help="rank by travel minutes walking or driving (network from 'assetmap roads import'; "
+        "without one, estimated from straight-line distance)",
+    )
+    p.add_argument("--max-minutes", type=float, help="every match within this many minutes")
     p.add_argument("--partners", help="a partner file instead of the shipped data")
     p.add_argument(
         "--staff",
@@ -65,7 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--store",
         metavar="LOCATION",
-        help="workspace whose programs --open also searches (default: settings store_location, if it exists)",
+        help="workspace whose programs --open also searches and whose road network --mode uses "
+        "(default: settings store_location, if it exists)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_near)
@@ -94,6 +103,14 @@ def _near(args: argparse.Namespace) -> int:
     if (args.lat is None) != (args.lon is None):
         raise InputError("give both --lat and --lon (e.g. --lat 41.7637 --lon -72.6851)")
     index = _load_index(args.partners, public=not args.staff)
+    roads = None
+    if args.mode:
+        from assetmap.roads import load_network
+        from assetmap.settings import get_settings
+
+        roads = load_network(args.store or get_settings().store_location)
+    elif args.max_minutes is not None:
+        raise InputError("--max-minutes needs a travel mode, e.g. --mode walk --max-minutes 20")
     res = near(
         index,
         lat=args.lat,
@@ -107,8 +124,12 @@ def _near(args: argparse.Namespace) -> int:
         limit=args.limit,
         open_at=args.open,
         programs=_workspace_programs(args.store, public=not args.staff) if args.open else (),
+        mode=args.mode,
+        max_minutes=args.max_minutes,
+        roads=roads,
     )
     fields = (*JSON_FIELDS, "open_programs") if args.open else JSON_FIELDS
+    fields = fields + (TRAVEL_FIELDS if args.mode else ())
     records = [{k: r.get(k) for k in fields} for r in partners_to_records(res)]
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
@@ -119,8 +140,13 @@ def _near(args: argparse.Namespace) -> int:
     for r in records:
         flag = " [EXAMPLE, fictional]" if is_example(r.get("source")) else ""
         langs = ",".join(r["languages"] or []) or "-"
+        how = ""
+        if args.mode:
+            est = " (estimated)" if r["travel_time_basis"] == "estimated" else ""
+            how = f"{r['travel_minutes']:5.1f} min {r['mode']}{est}  "
         print(
-            f"{r['distance_km']:7.2f} km  {r['name']}{flag}  [{r['category']}]  languages: {langs}"
+            f"{how}{r['distance_km']:7.2f} km  {r['name']}{flag}  [{r['category']}]  "
+            f"languages: {langs}"
         )
         if args.open:
             print(f"            open: {'; '.join(r['open_programs'] or []) or r['hours'] or '-'}")
