@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetmap._errors import ConfigError, PermissionDenied
+from assetmap.ingest.fields import public_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,31 +95,7 @@ SCOPED_ACTIONS = frozenset(
 )
 
 #: The only partner columns a public session ever receives.
-PUBLIC_PARTNER_COLUMNS: tuple[str, ...] = (
-    "partner_id",
-    "name",
-    "organization",
-    "category",
-    "services",
-    "languages",
-    "address",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "email",
-    "website",
-    "hours",
-    "description",
-    "eligibility",
-    "cost",
-    "delivery",
-    "ada_accessible",
-    "last_verified",
-    "example",
-    "location_withheld",
-    "geometry",
-)
+PUBLIC_PARTNER_COLUMNS: tuple[str, ...] = public_columns()  # from assetmap.ingest.fields
 #: Fields blanked for a sensitive partner in every family-facing output (pages, HTML and PDF
 #: sheets, public exports): where it is (address, point) and how far it is from a school or a
 #: family (a distance to a known place gives the location away). The map point is removed too.

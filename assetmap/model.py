@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from assetmap._text import split_list
+from assetmap.ingest.fields import PARTNER_FIELDS, canonical_columns
 
 __all__ = [
     "CRS",
@@ -32,39 +33,9 @@ __all__ = [
 
 CRS = "EPSG:4326"
 
-#: Canonical partner columns, in order. ``geometry`` is a Point in EPSG:4326.
-PARTNER_COLUMNS: list[str] = [
-    "partner_id",
-    "name",
-    "organization",
-    "category",
-    "services",
-    "services_inferred",  # services assigned from the category's defaults, not the source
-    "languages",
-    "address",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "email",
-    "website",
-    "hours",
-    "description",
-    "eligibility",
-    "cost",  # free / sliding_scale / fee / unknown
-    "capacity",  # families per year or slots; NaN when unknown
-    "delivery",  # in_person, virtual, home_visit, mobile
-    "ada_accessible",  # True / False / None
-    "mou_status",  # none / prospective / active / expired
-    "last_verified",  # ISO date text or None
-    "source",
-    "example",  # True for the clearly fictional seeded example partners
-    "published",  # False: staff-only record (never shown to the public)
-    "sensitive",  # True: address must not be shown publicly (e.g. DV shelter)
-    "geocode_source",
-    "geocode_quality",  # exact / rooftop / street / zip / town / none
-    "geometry",
-]
+#: Canonical partner columns, in order (from the field table, assetmap.ingest.fields).
+#: ``geometry`` is a Point in EPSG:4326.
+PARTNER_COLUMNS: list[str] = canonical_columns()
 LIST_COLUMNS: tuple[str, ...] = ("services", "services_inferred", "languages", "delivery")
 BOOL_COLUMNS: tuple[str, ...] = ("example", "published", "sensitive")
 
@@ -85,13 +56,7 @@ BOUNDARY_COLUMNS: list[str] = ["boundary_id", "name", "kind", "geometry"]
 EXAMPLE_SOURCE_PREFIX = "EXAMPLE (fictional)"
 
 _DEFAULTS: dict[str, Any] = {
-    "cost": "unknown",
-    "mou_status": "none",
-    "example": False,
-    "published": True,
-    "sensitive": False,
-    "geocode_source": "source",
-    "geocode_quality": "exact",
+    f.name: f.default for f in PARTNER_FIELDS if f.canonical and f.default is not None
 }
 
 

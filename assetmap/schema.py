@@ -16,7 +16,6 @@ boundary shape) are reported as errors and left out.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import re
 import warnings
@@ -33,7 +32,10 @@ from shapely.validation import explain_validity, make_valid
 
 from assetmap._errors import InputError
 from assetmap._text import fold, split_list
-from assetmap.ingest import category_from_name, header_key, map_headers, prepare, synonyms
+from assetmap.ingest.fields import partner_id_for, stable_id
+from assetmap.ingest.headers import header_key, map_headers, synonyms
+from assetmap.ingest.prepare import category_from_name, prepare
+from assetmap.ingest.region import Region, load_region, place, settings_region
 from assetmap.io import file_kind, read_any, read_table
 from assetmap.io._common import Source
 from assetmap.languages import load_languages
@@ -252,12 +254,6 @@ def _phone(v: Any) -> str:
     return s.split(".")[0] if _PHONE_FLOAT.match(s) else s
 
 
-def stable_id(*parts: object, prefix: str = "p") -> str:
-    """A stable short id from text parts (same input -> same id, in every run)."""
-    key = "|".join(fold(p) for p in parts)
-    return f"{prefix}-{hashlib.sha1(key.encode('utf-8'), usedforsecurity=False).hexdigest()[:12]}"
-
-
 # ------------------------------------------------------------------ coordinates
 
 
@@ -265,14 +261,6 @@ def _rows(frame: pd.DataFrame) -> list[int]:
     if frame.index.name == "row":
         return [int(i) for i in frame.index]
     return list(range(2, len(frame) + 2))
-
-
-def _is_swapped(lat: float, lon: float) -> bool:
-    if abs(lat) > 90 and abs(lon) <= 90:
-        return True
-    # Western-hemisphere longitude in the latitude field and a northern latitude in the
-    # longitude field (e.g. Connecticut: lat -72.7, lon 41.8).
-    return -180 <= lat <= -60 and 15 <= lon <= 75
 
 
 def _projected_file(xs: list[float], ys: list[float]) -> bool:
@@ -308,93 +296,192 @@ def _points(
     crs: str | None,
     point_kind: str,
     flagged: set[int] | None = None,
+    region: Region | None = None,
 ) -> list[Point | None] | None:
     """One Point (EPSG:4326) or None per row. None overall when the file is unusable
-    (projected coordinates without a CRS: a file-level error is recorded)."""
-    n = len(frame)
-    xs = [math.nan] * n
-    ys = [math.nan] * n
-    present = [False] * n
-    decimal_comma = report.notes.get("decimal") == ","
+    (projected coordinates without a CRS: a file-level error is recorded). Points outside the
+    valid ranges or the region are errors (the row is kept without a location)."""
+    flagged = flagged if flagged is not None else set()
     geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
     if geo and frame.geometry.notna().any():
-        for i, g in enumerate(frame.geometry):
-            if g is None or (isinstance(g, float)) or g.is_empty:
-                continue
-            if g.geom_type != "Point":
-                b = g.bounds
-                if not all(math.isfinite(v) for v in b):
-                    report.add(
-                        "the shape has coordinates that are not finite numbers (NaN or Infinity); "
-                        "the row was kept without a location",
-                        row=rows[i],
-                        column="geometry",
-                        hint="fix the coordinates in a GIS",
-                    )
-                    if flagged is not None:
-                        flagged.add(i)
-                    continue
-                try:
-                    g = (
-                        g.representative_point()
-                        if g.is_valid
-                        else make_valid(g).representative_point()
-                    )
-                except shapely.errors.GEOSException:
-                    report.add(
-                        "the shape cannot be used; the row was kept without a location",
-                        row=rows[i],
-                        column="geometry",
-                        hint="fix the shape in a GIS",
-                    )
-                    if flagged is not None:
-                        flagged.add(i)
-                    continue
-                if g.is_empty:
-                    continue
-                report.warn(
-                    f"the {point_kind} is a {frame.geometry.iloc[i].geom_type}, not a point; "
-                    "its inside point was used",
-                    row=rows[i],
-                    column="geometry",
-                    hint="give point locations",
-                )
-            present[i] = True
-            xs[i], ys[i] = float(g.x), float(g.y)
+        xs, ys, present = _geometry_xy(frame, report, rows, point_kind, flagged)
+        col = "geometry"
     elif lat_col and lon_col:
-        for i, (la, lo) in enumerate(zip(frame[lat_col], frame[lon_col], strict=True)):
-            if _blank(la) and _blank(lo):
-                continue
-            present[i] = True
-            try:
-                y = parse_number(la, decimal_comma=decimal_comma)
-                x = parse_number(lo, decimal_comma=decimal_comma)
-            except ValueError:
-                bad, col = (la, lat_col) if not _NUMISH(la, decimal_comma) else (lo, lon_col)
-                report.add(
-                    "the coordinate is not a number; the row was kept without a location",
-                    row=rows[i],
-                    column=col,
-                    value=_text(bad),
-                    hint="use decimal degrees like 41.7637 and -72.6851",
-                )
-                if flagged is not None:
-                    flagged.add(i)
-                present[i] = False
-                continue
-            if x is None or y is None:
-                report.add(
-                    "only one of latitude/longitude is filled; the row was kept without a location",
-                    row=rows[i],
-                    column=lat_col if y is None else lon_col,
-                    hint="fill both or neither",
-                )
-                present[i] = False
-                continue
-            xs[i], ys[i] = x, y
+        xs, ys, present = _latlon_xy(frame, report, rows, lat_col, lon_col, flagged)
+        col = f"{lat_col}/{lon_col}"
     else:
-        return [None] * n
+        return [None] * len(frame)
+    xy = _to_wgs84(xs, ys, present, report=report, crs=crs, geo=geo, column=col)
+    if xy is None:
+        return None
+    out: list[Point | None] = [None] * len(frame)
+    for i, (x, y) in enumerate(zip(*xy, strict=True)):
+        if present[i]:
+            out[i] = _checked_point(x, y, report, rows[i], col, region, flagged, i)
+    return out
 
+
+def _checked_point(
+    x: float,
+    y: float,
+    report: ValidationReport,
+    row: int,
+    col: str,
+    region: Region | None,
+    flagged: set[int],
+    i: int,
+) -> Point | None:
+    """The point, swapped when only the swapped pair fits; None (and one error) otherwise."""
+    (lat, lon), verdict = place(y, x, region)
+    if verdict == "ok":
+        return Point(lon, lat)
+    if verdict == "swapped":
+        where = f" and the swapped point is in {region.name}" if region else ""
+        report.warn(
+            f"latitude and longitude look swapped{where}; they were exchanged",
+            row=row,
+            column=col,
+            value=f"lat {y}, lon {x}",
+            hint="check the column order (latitude ≈ 41 and longitude ≈ -72 in Connecticut)",
+        )
+        return Point(lon, lat)
+    flagged.add(i)
+    message, hint = _BAD_POINT[verdict]
+    if verdict == "outside_region" and region is not None:
+        message = message.format(region=region.name)
+    value = f"{x}, {y}" if verdict == "not_finite" else f"lat {y:g}, lon {x:g}"
+    report.add(message, row=row, column=col, value=value, hint=hint)
+    return None
+
+
+_BAD_POINT = {
+    "not_finite": (
+        "the coordinates are not finite numbers (NaN or Infinity); the row was kept without a "
+        "location",
+        "give real latitude/longitude values or leave both empty",
+    ),
+    "out_of_range": (
+        "the coordinates are out of range (latitude -90..90, longitude -180..180); "
+        "the row was kept without a location",
+        "give decimal degrees, or the CRS if they are projected",
+    ),
+    "outside_region": (
+        "the point is outside the workspace region ({region}); the row was kept without a location",
+        "check the coordinates (a sign lost? a column swapped?), or set region in "
+        "config/settings.toml (see config/regions.toml) if the workspace covers more",
+    ),
+}
+
+
+def _geometry_xy(
+    frame: gpd.GeoDataFrame,
+    report: ValidationReport,
+    rows: list[int],
+    point_kind: str,
+    flagged: set[int],
+) -> tuple[list[float], list[float], list[bool]]:
+    """x, y of each feature (a shape's inside point, with a warning), and which are present."""
+    n = len(frame)
+    xs, ys, present = [math.nan] * n, [math.nan] * n, [False] * n
+    for i, g in enumerate(frame.geometry):
+        if g is None or (isinstance(g, float)) or g.is_empty:
+            continue
+        if g.geom_type != "Point":
+            g = _inside_point(g, report, rows[i], point_kind, flagged, i)
+            if g is None or g.is_empty:
+                continue
+        present[i] = True
+        xs[i], ys[i] = float(g.x), float(g.y)
+    return xs, ys, present
+
+
+def _inside_point(
+    g: Any, report: ValidationReport, row: int, point_kind: str, flagged: set[int], i: int
+) -> Any:
+    if not all(math.isfinite(v) for v in g.bounds):
+        report.add(
+            "the shape has coordinates that are not finite numbers (NaN or Infinity); "
+            "the row was kept without a location",
+            row=row,
+            column="geometry",
+            hint="fix the coordinates in a GIS",
+        )
+        flagged.add(i)
+        return None
+    try:
+        p = g.representative_point() if g.is_valid else make_valid(g).representative_point()
+    except shapely.errors.GEOSException:
+        report.add(
+            "the shape cannot be used; the row was kept without a location",
+            row=row,
+            column="geometry",
+            hint="fix the shape in a GIS",
+        )
+        flagged.add(i)
+        return None
+    if not p.is_empty:
+        report.warn(
+            f"the {point_kind} is a {g.geom_type}, not a point; its inside point was used",
+            row=row,
+            column="geometry",
+            hint="give point locations",
+        )
+    return p
+
+
+def _latlon_xy(
+    frame: pd.DataFrame,
+    report: ValidationReport,
+    rows: list[int],
+    lat_col: str,
+    lon_col: str,
+    flagged: set[int],
+) -> tuple[list[float], list[float], list[bool]]:
+    """x, y parsed from the latitude/longitude cells, and which rows have both."""
+    n = len(frame)
+    xs, ys, present = [math.nan] * n, [math.nan] * n, [False] * n
+    decimal_comma = report.notes.get("decimal") == ","
+    for i, (la, lo) in enumerate(zip(frame[lat_col], frame[lon_col], strict=True)):
+        if _blank(la) and _blank(lo):
+            continue
+        try:
+            y = parse_number(la, decimal_comma=decimal_comma)
+            x = parse_number(lo, decimal_comma=decimal_comma)
+        except ValueError:
+            bad, col = (la, lat_col) if not _NUMISH(la, decimal_comma) else (lo, lon_col)
+            report.add(
+                "the coordinate is not a number; the row was kept without a location",
+                row=rows[i],
+                column=col,
+                value=_text(bad),
+                hint="use decimal degrees like 41.7637 and -72.6851",
+            )
+            flagged.add(i)
+            continue
+        if x is None or y is None:
+            report.add(
+                "only one of latitude/longitude is filled; the row was kept without a location",
+                row=rows[i],
+                column=lat_col if y is None else lon_col,
+                hint="fill both or neither",
+            )
+            continue
+        present[i] = True
+        xs[i], ys[i] = x, y
+    return xs, ys, present
+
+
+def _to_wgs84(
+    xs: list[float],
+    ys: list[float],
+    present: list[bool],
+    *,
+    report: ValidationReport,
+    crs: str | None,
+    geo: bool,
+    column: str,
+) -> tuple[list[float], list[float]] | None:
+    """Reproject from the given CRS; None (and a file error) for projected numbers without one."""
     file_crs_unknown = not geo or report.notes.get("crs", "missing") is None
     if crs:
         if geo and not file_crs_unknown:
@@ -402,64 +489,34 @@ def _points(
                 f"the file declares its own CRS ({report.notes.get('crs')}); the given CRS {crs} was ignored",
                 value=crs,
             )
-        else:
-            xs, ys = _reproject(xs, ys, crs)
-            report.notes["crs"] = crs
-            report.warn(f"coordinates were reprojected from {crs} to EPSG:4326", value=crs)
-    elif _projected_file(
-        [x for x, p in zip(xs, present, strict=True) if p],
-        [y for y, p in zip(ys, present, strict=True) if p],
-    ):
-        sample = next(
-            (f"{x:.0f}, {y:.0f}" for x, y, p in zip(xs, ys, present, strict=True) if p), ""
-        )
+            return xs, ys
+        xs, ys = _reproject(xs, ys, crs)
+        report.notes["crs"] = crs
+        report.warn(f"coordinates were reprojected from {crs} to EPSG:4326", value=crs)
+        return xs, ys
+    px = [x for x, p in zip(xs, present, strict=True) if p]
+    py = [y for y, p in zip(ys, present, strict=True) if p]
+    if _projected_file(px, py):
         report.add(
             "coordinates are not latitude/longitude and the file gives no coordinate system",
             hint=_PROJECTED_HINT,
-            column="geometry" if geo else f"{lat_col}/{lon_col}",
-            value=sample,
+            column=column,
+            value=f"{px[0]:.0f}, {py[0]:.0f}",
         )
         return None
+    return xs, ys
 
-    out: list[Point | None] = [None] * n
-    col = "geometry" if geo else f"{lat_col}/{lon_col}"
-    flagged = flagged if flagged is not None else set()
-    for i in range(n):
-        if not present[i]:
-            continue
-        x, y = xs[i], ys[i]
-        if not (math.isfinite(x) and math.isfinite(y)):
-            report.add(
-                "the coordinates are not finite numbers (NaN or Infinity); the row was kept without a location",
-                row=rows[i],
-                column=col,
-                value=f"{x}, {y}",
-                hint="give real latitude/longitude values or leave both empty",
-            )
-            flagged.add(i)
-            continue
-        if _is_swapped(y, x):
-            report.warn(
-                "latitude and longitude look swapped; they were exchanged",
-                row=rows[i],
-                column=col,
-                value=f"lat {y}, lon {x}",
-                hint="check the column order (latitude ≈ 41 and longitude ≈ -72 in Connecticut)",
-            )
-            x, y = y, x
-        if not (-90 <= y <= 90 and -180 <= x <= 180):
-            report.add(
-                "the coordinates are out of range (latitude -90..90, longitude -180..180); "
-                "the row was kept without a location",
-                row=rows[i],
-                column=col,
-                value=f"lat {y:g}, lon {x:g}",
-                hint="give decimal degrees, or the CRS if they are projected",
-            )
-            flagged.add(i)
-            continue
-        out[i] = Point(x, y)
-    return out
+
+def _region(region: Region | str | None) -> Region | None:
+    """The region to check points against: "settings" = the workspace's (config)."""
+    if region == "settings":
+        return settings_region()
+    if isinstance(region, str):
+        found = load_region(region)
+        if found is None:
+            raise InputError(f"unknown region {region!r}; add it to config/regions.toml")
+        return found
+    return region
 
 
 def _NUMISH(v: Any, decimal_comma: bool) -> bool:
@@ -562,6 +619,7 @@ def normalize_partners(
     file: str = "",
     report: ValidationReport | None = None,
     crs: str | None = None,
+    region: Region | str | None = "settings",
 ) -> tuple[gpd.GeoDataFrame, ValidationReport]:
     """Map a raw partner table or GIS layer onto the canonical Partners frame.
 
@@ -575,6 +633,8 @@ def normalize_partners(
         The reader's report, to extend.
     crs : str, optional
         CRS of the coordinates when the file does not declare it (e.g. ``"EPSG:2234"``).
+    region : Region, region name, "settings" (default) or None
+        Points outside it are errors; None checks only the valid ranges.
 
     Returns
     -------
@@ -582,25 +642,14 @@ def normalize_partners(
         Canonical partners in EPSG:4326 (rows without a location have no geometry).
     """
     rep = _start(df, file=file, report=report, kind="partners")
-    tax = load_taxonomy()
-    langs = load_languages()
     rows = _rows(df)
     frame, mapping = _renamed(df, "partners", rep)
-    geo = isinstance(df, gpd.GeoDataFrame) and df.geometry.notna().any()
-    has_latlon = "lat" in frame.columns and "lon" in frame.columns
-    loc_cols = [c for c in ("address", "city", "postal_code") if c in frame.columns]
-    missing = []
-    if "name" not in frame.columns:
-        missing.append("name")
-    if not (isinstance(df, gpd.GeoDataFrame) or has_latlon or loc_cols):
-        missing.append("lat and lon (or an address)")
-    if missing:
-        _missing_columns_error(rep, df, "partners", [m.split(" ")[0] for m in missing])
-        rep.rows_loaded = 0
+    if not _partner_columns_ok(df, frame, rep):
         return empty_partners(), rep
-    if isinstance(frame, gpd.GeoDataFrame) and not geo:
+    if isinstance(frame, gpd.GeoDataFrame) and not frame.geometry.notna().any():
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     bad_coords: set[int] = set()
+    has_latlon = "lat" in frame.columns and "lon" in frame.columns
     points = _points(
         frame,
         report=rep,
@@ -610,243 +659,248 @@ def normalize_partners(
         crs=crs,
         point_kind="partner location",
         flagged=bad_coords,
+        region=_region(region),
     )
     if points is None:
         rep.rows_loaded = 0
         return empty_partners(), rep
+    ctx = _PartnerRows(rep, mapping, source=rep.file or file or "upload")
+    records, keep_points, kept_rows = [], [], []
+    for i, cell in enumerate(_cells(frame)):
+        rec = ctx.record(cell, rows[i])
+        if rec is None:
+            continue
+        ctx.location(rec, cell, rows[i], points[i], flagged=i in bad_coords)
+        records.append(rec)
+        keep_points.append(points[i])
+        kept_rows.append(rows[i])
+    ctx.report_unknowns()
+    if not records:
+        rep.rows_loaded = 0
+        return empty_partners(), rep
+    return _partners_frame(records, keep_points, kept_rows, ctx), rep
 
-    source_default = rep.file or file or "upload"
-    records: list[dict[str, Any]] = []
-    keep_points: list[Point | None] = []
-    unknown_cat: dict[str, list[int]] = {}
-    unknown_svc: dict[str, list[int]] = {}
-    unknown_lang: dict[str, list[int]] = {}
-    extra_cols = [c for c in frame.columns if c not in PARTNER_COLUMNS and c not in ("lat", "lon")]
-    if isinstance(frame, gpd.GeoDataFrame):
-        extra_cols = [c for c in extra_cols if c != frame.geometry.name]
-    kept_rows: list[int] = []
-    named = 0
-    memo_cat: dict[str, Any] = {}
-    memo_svc: dict[str, Any] = {}
-    memo_lang: dict[str, Any] = {}
+
+def _partner_columns_ok(df: pd.DataFrame, frame: pd.DataFrame, rep: ValidationReport) -> bool:
+    """A name and a way to place the partner (shapes, lat/lon or an address) are required."""
+    has_latlon = "lat" in frame.columns and "lon" in frame.columns
+    loc_cols = [c for c in ("address", "city", "postal_code") if c in frame.columns]
+    missing = [] if "name" in frame.columns else ["name"]
+    if not (isinstance(df, gpd.GeoDataFrame) or has_latlon or loc_cols):
+        missing.append("lat")
+        missing.append("lon")
+    if missing:
+        _missing_columns_error(rep, df, "partners", missing)
+        rep.rows_loaded = 0
+    return not missing
+
+
+def _cells(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
+    """One ``{column: value}`` per row (the geometry column left out)."""
     names = list(frame.columns)
-    values = [
-        frame[c].tolist()
-        if c != getattr(frame, "_geometry_column_name", None)
-        else [None] * len(frame)
-        for c in names
-    ]
+    geom = getattr(frame, "_geometry_column_name", None)
+    values = [frame[c].tolist() if c != geom else [None] * len(frame) for c in names]
     for i in range(len(frame)):
-        cell = {c: vals[i] for c, vals in zip(names, values, strict=True)}
-        r = rows[i]
+        yield {c: vals[i] for c, vals in zip(names, values, strict=True)}
+
+
+def _partners_frame(
+    records: list[dict[str, Any]], points: list, rows: list[int], ctx: _PartnerRows
+) -> gpd.GeoDataFrame:
+    """Unique ids (the one partner-id rule for rows without one), then the canonical frame."""
+    rep = ctx.rep
+    ids = [rec["partner_id"] or partner_id_for(rec) for rec in records]
+    if not any(rec["partner_id"] for rec in records):
+        rep.notes["partner_id"] = "generated from source + name + address"
+    out_ids = _unique_ids(ids, rows, rep, ctx.src("partner_id") or "partner_id")
+    for rec, pid in zip(records, out_ids, strict=True):
+        rec["partner_id"] = pid
+    gdf = gpd.GeoDataFrame(records, geometry=gpd.GeoSeries(points, crs=CRS), crs=CRS)
+    gdf = conform_partners(gdf).reset_index(drop=True)
+    rep.rows_loaded = len(gdf)
+    _count_categories(rep, gdf, ctx.named)
+    return gdf
+
+
+_TEXT_FIELDS = ("organization", "address", "city", "state", "email", "website", "hours")
+_TEXT_FIELDS += ("description", "eligibility")
+
+
+class _PartnerRows:
+    """Turns one raw partner row into a canonical record; collects what it did not know."""
+
+    def __init__(self, rep: ValidationReport, mapping: dict[str, str], *, source: str) -> None:
+        self.rep, self.mapping, self.source = rep, mapping, source
+        self.tax = load_taxonomy()
+        self.langs = load_languages()
+        self.unknown: dict[str, dict[str, list[int]]] = {"cat": {}, "svc": {}, "lang": {}}
+        self.memo: dict[str, dict[str, Any]] = {"cat": {}, "svc": {}, "lang": {}, "name": {}}
+        self.named = 0
+        self.extra: list[str] | None = None
+
+    def src(self, canon: str) -> str | None:
+        return _src(self.mapping, canon)
+
+    def warn(self, message: str, row: int, field: str, value: Any, hint: str = "") -> None:
+        self.rep.warn(message, row=row, column=self.src(field), value=value, hint=hint)
+
+    def record(self, cell: dict[str, Any], r: int) -> dict[str, Any] | None:
         name = _text(cell.get("name"))
         if not name:
-            rep.add(
+            self.rep.add(
                 "the name is empty; the row was not loaded",
                 row=r,
-                column=_src(mapping, "name"),
+                column=self.src("name"),
                 hint="every partner needs a name",
             )
-            continue
-        rec: dict[str, Any] = {c: cell.get(c) for c in extra_cols}
+            return None
+        if self.extra is None:
+            self.extra = [c for c in cell if c not in PARTNER_COLUMNS and c not in ("lat", "lon")]
+        rec: dict[str, Any] = {c: cell.get(c) for c in self.extra}
         rec["name"] = name
-        for c in (
-            "organization",
-            "address",
-            "city",
-            "state",
-            "email",
-            "website",
-            "hours",
-            "description",
-            "eligibility",
-        ):
+        for c in _TEXT_FIELDS:
             rec[c] = _text(cell.get(c))
         rec["phone"] = _phone(cell.get("phone"))
-        rec["source"] = _text(cell.get("source")) or source_default
-        # category: the source's own (or its code through a crosswalk), else facility words
+        rec["source"] = _text(cell.get("source")) or self.source
+        rec["partner_id"] = _text(cell.get("partner_id"))
+        self.category_and_services(rec, cell, r)
+        self.languages(rec, cell, r)
+        self.postal_code(rec, cell, r)
+        self.cost(rec, cell, r)
+        self.capacity(rec, cell, r)
+        self.delivery(rec, cell, r)
+        self.status(rec, cell, r)
+        return rec
+
+    def category_and_services(self, rec: dict[str, Any], cell: dict[str, Any], r: int) -> None:
+        """The source's category (or its code through a crosswalk), else facility words in
+        the name; services stated by the source, else the category's defaults (inferred)."""
         raw_cat = _text(cell.get("category"))
-        from_name = None if raw_cat else category_from_name(name)
-        if from_name is not None and from_name.category:
-            raw_cat = from_name.category
-            named += 1
-        cat = _memo(memo_cat, raw_cat, tax.normalize_category) if raw_cat else None
+        hint = None if raw_cat else _memo(self.memo["name"], rec["name"], category_from_name)
+        if hint is not None and hint.category:
+            raw_cat = hint.category
+            self.named += 1
+        cat = _memo(self.memo["cat"], raw_cat, self.tax.normalize_category) if raw_cat else None
         if raw_cat and cat is None:
-            unknown_cat.setdefault(raw_cat, []).append(r)
+            self.unknown["cat"].setdefault(raw_cat, []).append(r)
             rec["category_unmapped"] = raw_cat
         rec["category"] = cat or "other"
-        # services
-        codes, unknown = _memo(memo_svc, _text(cell.get("services")), tax.normalize_needs)
-        codes, unknown = list(codes), list(unknown)
-        if not codes and from_name is not None and from_name.services:
-            codes = list(from_name.services)
+        codes, unknown = _memo(
+            self.memo["svc"], _text(cell.get("services")), self.tax.normalize_needs
+        )
+        codes = list(codes) or (list(hint.services) if hint is not None else [])
         for u in unknown:
-            unknown_svc.setdefault(u, []).append(r)
+            self.unknown["svc"].setdefault(u, []).append(r)
         rec["services_unmapped"] = ";".join(unknown)
         inferred: list[str] = []
-        if not codes:
-            inferred = (
-                list(tax.categories[rec["category"]].default_services)
-                if rec["category"] in tax.categories
-                else []
-            )
-            codes = list(inferred)
-        rec["services"] = codes
+        if not codes and rec["category"] in self.tax.categories:
+            inferred = list(self.tax.categories[rec["category"]].default_services)
+        rec["services"] = codes or list(inferred)
         rec["services_inferred"] = inferred
-        # languages
-        lcodes, lunknown = _memo(memo_lang, _text(cell.get("languages")), langs.normalize_list)
-        lcodes = list(lcodes)
-        for u in lunknown:
-            unknown_lang.setdefault(u, []).append(r)
-        rec["languages"] = lcodes
-        rec["languages_unmapped"] = ";".join(lunknown)
-        # postal code
+
+    def languages(self, rec: dict[str, Any], cell: dict[str, Any], r: int) -> None:
+        raw = _text(cell.get("languages"))
+        codes, unknown = _memo(self.memo["lang"], raw, self.langs.normalize_list)
+        for u in unknown:
+            self.unknown["lang"].setdefault(u, []).append(r)
+        rec["languages"] = list(codes)
+        rec["languages_unmapped"] = ";".join(unknown)
+
+    def postal_code(self, rec: dict[str, Any], cell: dict[str, Any], r: int) -> None:
         pc, repaired = _zip(cell.get("postal_code"))
         if repaired:
-            rep.warn(
+            self.warn(
                 "the ZIP code lost its leading zero (stored as a number); it was restored",
-                row=r,
-                column=_src(mapping, "postal_code"),
-                value=_text(cell.get("postal_code")),
-                hint="format ZIP codes as text so 06103 keeps its zero",
+                r,
+                "postal_code",
+                _text(cell.get("postal_code")),
+                "format ZIP codes as text so 06103 keeps its zero",
             )
         rec["postal_code"] = pc
-        # cost
+
+    def cost(self, rec: dict[str, Any], cell: dict[str, Any], r: int) -> None:
         raw_cost = _text(cell.get("cost"))
         cost = _cost(raw_cost)
         if cost is None:
-            rep.warn(
-                "cost not understood; set to 'unknown'",
-                row=r,
-                column=_src(mapping, "cost"),
-                value=raw_cost,
-                hint="use free, sliding_scale or fee",
-            )
+            self.warn(
+                "cost not understood; set to 'unknown'", r, "cost", raw_cost,
+                "use free, sliding_scale or fee",
+            )  # fmt: skip
             cost = "unknown"
         rec["cost"] = cost
-        if (
-            raw_cost
-            and raw_cost.lower() not in ("free", "sliding_scale", "fee", "unknown")
-            and "cost_description" not in rec
-        ):
+        plain = raw_cost.lower() in ("free", "sliding_scale", "fee", "unknown")
+        if raw_cost and not plain and "cost_description" not in rec:
             rec["cost_description"] = raw_cost
-        # capacity
-        cap_raw = cell.get("capacity")
+
+    def capacity(self, rec: dict[str, Any], cell: dict[str, Any], r: int) -> None:
+        raw = cell.get("capacity")
         try:
-            cap = parse_number(cap_raw)
+            cap = parse_number(raw)
             rec["capacity"] = cap if cap is None or math.isfinite(cap) else None
         except ValueError:
-            rep.warn(
-                "capacity is not a number; left empty",
-                row=r,
-                column=_src(mapping, "capacity"),
-                value=_text(cap_raw),
-            )
+            self.warn("capacity is not a number; left empty", r, "capacity", _text(raw))
             rec["capacity"] = None
-        # delivery
+
+    def delivery(self, rec: dict[str, Any], cell: dict[str, Any], r: int) -> None:
         deliv: list[str] = []
         for item in split_list(cell.get("delivery"), seps=";|,/"):
             code = _lookup(_DELIVERY, item)
             if code is None:
-                rep.warn(
-                    "delivery mode not understood; left out",
-                    row=r,
-                    column=_src(mapping, "delivery"),
-                    value=item,
-                    hint="use in_person, virtual, home_visit or mobile",
-                )
+                self.warn(
+                    "delivery mode not understood; left out", r, "delivery", item,
+                    "use in_person, virtual, home_visit or mobile",
+                )  # fmt: skip
             elif code not in deliv:
                 deliv.append(code)
         rec["delivery"] = deliv
-        # accessibility, MOU, dates
+
+    def status(self, rec: dict[str, Any], cell: dict[str, Any], r: int) -> None:
+        """Accessibility, MOU status, last verified date and the example/published/sensitive flags."""
         raw_ada = cell.get("ada_accessible")
         rec["ada_accessible"] = raw_ada if isinstance(raw_ada, bool) else _bool(raw_ada)
         raw_mou = _text(cell.get("mou_status"))
         mou = _lookup(_MOU, raw_mou) if raw_mou else "none"
         if mou is None:
-            rep.warn(
-                "MOU status not understood; set to 'none'",
-                row=r,
-                column=_src(mapping, "mou_status"),
-                value=raw_mou,
-                hint="use none, prospective, active or expired",
-            )
-            mou = "none"
-        rec["mou_status"] = mou
+            self.warn(
+                "MOU status not understood; set to 'none'", r, "mou_status", raw_mou,
+                "use none, prospective, active or expired",
+            )  # fmt: skip
+        rec["mou_status"] = mou or "none"
         raw_date = _text(cell.get("last_verified"))
         rec["last_verified"] = _date(raw_date)
         if raw_date and rec["last_verified"] is None:
-            rep.warn(
-                "date not understood; left empty",
-                row=r,
-                column=_src(mapping, "last_verified"),
-                value=raw_date,
-                hint="use YYYY-MM-DD",
+            self.warn(
+                "date not understood; left empty", r, "last_verified", raw_date, "use YYYY-MM-DD"
             )
         for c in ("example", "published", "sensitive"):
             if c in cell and not _blank(cell.get(c)):
                 rec[c] = cell.get(c)
-        # id
-        rec["partner_id"] = _text(cell.get("partner_id"))
-        # location
-        pt = points[i]
-        if pt is None and i not in bad_coords:
-            rep.warn(
-                NO_LOCATION,
-                row=r,
-                column=None,
-                value=", ".join(x for x in (rec["address"], rec["city"]) if x) or None,
-                hint="run 'assetmap geocode' or add latitude/longitude",
-            )
+
+    def location(
+        self, rec: dict[str, Any], cell: dict[str, Any], r: int, pt: Point | None, *, flagged: bool
+    ) -> None:
+        """Placement source and quality travel with the record; no point -> a warning."""
         if pt is None:
-            rec["geocode_source"] = ""
-            rec["geocode_quality"] = "none"
-        else:
-            rec["geocode_source"] = _text(cell.get("geocode_source")) or "source"
-            rec["geocode_quality"] = _text(cell.get("geocode_quality")) or "exact"
-        records.append(rec)
-        keep_points.append(pt)
-        kept_rows.append(r)
+            if not flagged:
+                where = ", ".join(x for x in (rec["address"], rec["city"]) if x) or None
+                self.rep.warn(
+                    NO_LOCATION, row=r, column=None, value=where,
+                    hint="run 'assetmap geocode' or add latitude/longitude",
+                )  # fmt: skip
+            rec["geocode_source"], rec["geocode_quality"] = "", "none"
+            return
+        rec["geocode_source"] = _text(cell.get("geocode_source")) or "source"
+        rec["geocode_quality"] = _text(cell.get("geocode_quality")) or "exact"
 
-    _group_unknowns(
-        rep,
-        unknown_cat,
-        column=_src(mapping, "category") or "category",
-        what="category",
-        hint="use a category from config/taxonomy.toml; it was set to 'other'",
-    )
-    _group_unknowns(
-        rep,
-        unknown_svc,
-        column=_src(mapping, "services") or "services",
-        what="service",
-        hint="add a synonym to config/taxonomy.toml or use a service code",
-    )
-    _group_unknowns(
-        rep,
-        unknown_lang,
-        column=_src(mapping, "languages") or "languages",
-        what="language",
-        hint="use a language name or ISO code (e.g. Spanish, es)",
-    )
-
-    if not records:
-        rep.rows_loaded = 0
-        return empty_partners(), rep
-    ids = [
-        rec["partner_id"] or stable_id(rec["source"], rec["name"], rec["address"], rec["city"])
-        for rec in records
-    ]
-    if not any(rec["partner_id"] for rec in records):
-        rep.notes["partner_id"] = "generated from source + name + address"
-    out_ids = _unique_ids(ids, kept_rows, rep, _src(mapping, "partner_id") or "partner_id")
-    for rec, pid in zip(records, out_ids, strict=True):
-        rec["partner_id"] = pid
-    gdf = gpd.GeoDataFrame(records, geometry=gpd.GeoSeries(keep_points, crs=CRS), crs=CRS)
-    gdf = conform_partners(gdf).reset_index(drop=True)
-    rep.rows_loaded = len(gdf)
-    _count_categories(rep, gdf, named)
-    return gdf, rep
+    def report_unknowns(self) -> None:
+        hints = {
+            "cat": ("category", "category", "use a category from config/taxonomy.toml; it was set to 'other'"),
+            "svc": ("services", "service", "add a synonym to config/taxonomy.toml or use a service code"),
+            "lang": ("languages", "language", "use a language name or ISO code (e.g. Spanish, es)"),
+        }  # fmt: skip
+        for key, (field, what, hint) in hints.items():
+            column = self.src(field) or field
+            _group_unknowns(self.rep, self.unknown[key], column=column, what=what, hint=hint)
 
 
 def _count_categories(rep: ValidationReport, gdf: pd.DataFrame, named: int) -> None:
@@ -881,8 +935,10 @@ def normalize_schools(
     file: str = "",
     report: ValidationReport | None = None,
     crs: str | None = None,
+    region: Region | str | None = "settings",
 ) -> tuple[gpd.GeoDataFrame, ValidationReport]:
-    """Map a raw school list (table with lat/lon, or points) onto the canonical Schools frame."""
+    """Map a raw school list (table with lat/lon, or points) onto the canonical Schools frame
+    (points outside ``region`` are errors, as for partners)."""
     rep = _start(df, file=file, report=report, kind="schools")
     rows = _rows(df)
     frame, mapping = _renamed(df, "schools", rep)
@@ -909,6 +965,7 @@ def normalize_schools(
         lon_col="lon" if has_latlon else None,
         crs=crs,
         point_kind="school location",
+        region=_region(region),
     )
     if points is None:
         return empty, rep

@@ -63,7 +63,7 @@ CASES = [
     ("partners_semicolon.csv", "partners", 0, 2, 2, 0, None),
     ("partners_ct_zip.csv", "partners", 0, 2, 2, 0, "leading zero"),
     ("partners_ragged.csv", "partners", 0, 6, 3, 3, "6 fields but the header has 5"),
-    ("partners_swapped.csv", "partners", 0, 3, 3, 0, "swapped"),
+    ("partners_swapped.csv", "partners", 0, 3, 3, 1, "swapped"),
     ("partners_merged_title.xlsx", "partners", 0, 2, 2, 0, "footer"),
     ("partners_formula.xlsx", "partners", 0, 2, 2, 1, "formula without a saved value"),
     ("partners_null_geometry.geojson", "partners", 0, 3, 3, 0, "no location"),

@@ -225,7 +225,37 @@ def test_swapped_lat_lon_is_fixed_with_a_warning():
     gdf, rep = load_partners_file(DATA / "partners_swapped.csv")
     assert len(gdf) == 3
     assert gdf.geometry[1].equals(Point(-72.6851, 41.7637))
-    assert [p.row for p in rep.warnings if "swapped" in p.message] == [3, 4]
+    assert [p.row for p in rep.warnings if "swapped" in p.message] == [3]
+    # lat 172.5, lon 41.2 swapped would be (41.2, 172.5): in the Pacific, not Connecticut.
+    # It is an error and the row keeps no location, never a point stored as "exact".
+    assert [(p.row, "out of range" in p.message) for p in rep.errors] == [(4, True)]
+    assert gdf.geometry[2] is None and gdf.loc[2, "geocode_quality"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "verdict"),
+    [
+        ("41.76", "-72.68", "ok"),
+        ("-72.68", "41.76", "swapped"),
+        ("91.5", "-72.6", "out of range"),
+        ("-72.6", "91.5", "outside the workspace region"),
+        ("48.85", "2.35", "outside the workspace region"),
+        ("41.76", "72.68", "outside the workspace region"),
+    ],
+)
+def test_points_are_checked_against_the_region(lat, lon, verdict):
+    gdf, rep = normalize_partners(_df(name=["A"], lat=[lat], lon=[lon]), file="r.csv")
+    assert len(gdf) == 1
+    if verdict == "ok":
+        assert rep.problems == [] and gdf.geometry[0] is not None
+    elif verdict == "swapped":
+        assert gdf.geometry[0].equals(Point(-72.68, 41.76)) and rep.errors == []
+    else:
+        assert gdf.geometry[0] is None and len(rep.errors) == 1
+        assert verdict in rep.errors[0].message
+        assert ("Connecticut" in rep.errors[0].message) == (verdict != "out of range")
+    gdf, rep = normalize_partners(_df(name=["A"], lat=["48.85"], lon=["2.35"]), region=None)
+    assert gdf.geometry[0] is not None  # no region: only the valid ranges are checked
 
 
 def test_out_of_range_and_non_numeric_coordinates_keep_the_row_without_location():

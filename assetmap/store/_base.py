@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import logging
 import math
@@ -24,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from assetmap._errors import InputError, StaleVersionError
+from assetmap.ingest.fields import editable_fields, field_choices, field_kinds, partner_id_for
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -40,58 +40,18 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Canonical partner fields and how they are kept (text, list, real, bool, bool3 = nullable bool).
-FIELD_KINDS: dict[str, str] = {
-    "partner_id": "text",
-    "name": "text",
-    "organization": "text",
-    "category": "text",
-    "services": "list",
-    "services_inferred": "list",
-    "languages": "list",
-    "address": "text",
-    "city": "text",
-    "state": "text",
-    "postal_code": "text",
-    "phone": "text",
-    "email": "text",
-    "website": "text",
-    "hours": "text",
-    "description": "text",
-    "eligibility": "text",
-    "cost": "text",
-    "capacity": "real",
-    "delivery": "list",
-    "ada_accessible": "bool3",
-    "mou_status": "text",
-    "last_verified": "date",
-    "source": "text",
-    "example": "bool",
-    "published": "bool",
-    "sensitive": "bool",
-    "geocode_source": "text",
-    "geocode_quality": "text",
-    # store-only: who owns an unpublished record (roles use these)
-    "owner_school_id": "text",
-    "owner_district_id": "text",
-    "verified_by": "text",
-    # columns beyond the canonical ones (e.g. license_expiration), kept as a JSON object
-    "attributes": "json",
-}
+#: Partner fields and how they are kept (text, list, real, bool, bool3 = nullable bool, date,
+#: json): from the one field table, assetmap.ingest.fields.
+FIELD_KINDS: dict[str, str] = field_kinds()
 #: Book-keeping columns every stored partner has besides the canonical ones.
 STORE_COLUMNS: tuple[str, ...] = ("version", "retired", "updated_at", "updated_by", "stale")
 #: Fields an ``update_partner`` may change (plus ``geometry``, or ``lat`` and ``lon`` together).
-EDITABLE_FIELDS: tuple[str, ...] = tuple(
-    f for f in FIELD_KINDS if f not in ("partner_id", "verified_by")
-)
+EDITABLE_FIELDS: tuple[str, ...] = editable_fields()
 _AUDITED = (*FIELD_KINDS, "geometry")
 #: Names that are never taken into ``attributes`` (store book-keeping and derived columns).
 _NOT_ATTRIBUTES = frozenset({"geometry", "lat", "lon", "version", "retired", "updated_at", "updated_by",
                              "stale", "distance_km", "fid", "id"})  # fmt: skip
-_CHOICES = {
-    "cost": ("free", "sliding_scale", "fee", "unknown"),
-    "mou_status": ("none", "prospective", "active", "expired"),
-}
+_CHOICES = field_choices()
 #: Columns that mark respondent-level survey data; a need profile holding one is refused.
 FORBIDDEN_PROFILE_COLUMNS = frozenset(
     {
@@ -265,11 +225,9 @@ def _fmt(v: Any) -> str:
 
 
 def make_partner_id(record: Mapping[str, Any]) -> str:
-    """A stable id from source + name + address, for records that come without one."""
-    key = "|".join(
-        str(record.get(k) or "").strip().lower() for k in ("source", "name", "address", "city")
-    )
-    return "p-" + hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
+    """A stable id from source + name + address + city, for records that come without one
+    (the one partner-id rule, :func:`assetmap.ingest.fields.partner_id_for`)."""
+    return partner_id_for(record)
 
 
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
