@@ -35,7 +35,7 @@ PARTNERS = [
 
 
 def make_store(path: str):
-    """An open GeoPackage store at ``path`` holding the schools and partners above."""
+    """An open store at ``path`` (.gpkg or postgresql:// URL) holding the schools and partners above."""
     from assetmap.store import open_store
 
     store = open_store(path)

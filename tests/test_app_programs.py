@@ -80,7 +80,8 @@ def test_journey_add_program_see_it_on_find_help_framework_and_record_outcome():
     assert not at.exception
     before = _frame(at, "suggestions").set_index("principle")
     assert before.loc["3. Modelling high-quality learning", "programs"] == ""
-    assert "A Parent Academy" in before.loc["3. Modelling high-quality learning", "suggestions"]
+    assert before.loc["3. Modelling high-quality learning", "suggestions"].endswith(" plays")
+    assert "A Parent Academy (District leaders) — partners within reach:" in _html(at)
 
     # add the Parent Academy on the Programs page
     at = _app("coordinator", **coordinator).run()
@@ -120,6 +121,7 @@ def test_journey_add_program_see_it_on_find_help_framework_and_record_outcome():
     after = _frame(at, "suggestions").set_index("principle")
     assert after.loc["3. Modelling high-quality learning", "programs"] == "Parent Academy"
     assert after.loc["3. Modelling high-quality learning", "highest_impact_level"] == "Connecting"
+    assert after.loc["3. Modelling high-quality learning", "suggestions"] == ""
 
     # record 12 families served
     at = _app("coordinator", **coordinator).run()
@@ -156,3 +158,33 @@ def test_plays_page_lists_every_role():
         and "Interactive homework" in titles
         and "Serve as a leader" in titles
     )
+
+
+def test_find_help_program_cards_escape_program_text_and_hide_staff_only_programs():
+    import os
+
+    from assetmap.programs import save_program
+    from assetmap.store import open_store
+
+    AppTest.from_file(
+        APP, default_timeout=TIMEOUT
+    ).run()  # the app fills the registry on first start
+    with open_store(os.environ["ASSETMAP_STORE_URL"]) as store:
+        save_program(
+            store,
+            {"name": "<script>window.__pwned=1</script>Homework club", "partner_id": LIBRARY,
+             "schedules": "SA 10:00-12:00", "languages": ["es"]},
+            by="test",
+        )  # fmt: skip
+        save_program(
+            store,
+            {"name": "Staff planning night", "partner_id": LIBRARY, "schedules": "SA 09:00-11:00", "public": False},
+            by="test",
+        )  # fmt: skip
+    fh = _app().run()
+    fh.text_input(key="find_place").set_value("06106").run()
+    fh.session_state["find_when"] = "weekend"
+    fh.run()
+    html = _html(fh)
+    assert "Homework club" in html and "&lt;script&gt;" in html and "<script>window" not in html
+    assert "Staff planning night" not in html

@@ -28,9 +28,24 @@ from assetmap.programs import (
 )
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = make_store(str(tmp_path / "ws.gpkg"))
+@pytest.fixture(scope="session")
+def pg():
+    """The PostGIS server (never skipped: a server that cannot start fails the tests)."""
+    from _postgis import release, shared_server
+
+    yield shared_server()
+    release()
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def store(request, tmp_path):
+    """The tiny workspace in a GeoPackage and in PostGIS: the program tables work in both."""
+    loc = (
+        str(tmp_path / "ws.gpkg")
+        if request.param == "gpkg"
+        else request.getfixturevalue("pg").new_schema()
+    )
+    s = make_store(loc)
     yield s
     s.close()
 

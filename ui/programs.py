@@ -332,29 +332,46 @@ def show_progress(principal: Any, district: str | None) -> None:
     download_table(table, name="outcome_progress", key=f"progress_{district}")
 
 
-def coverage_table(
+def coverage_raw(
     principal: Any, *, school: str | None = None, district: str | None = None
 ) -> pd.DataFrame:
-    """Principle coverage for a school or district, readable (lists joined)."""
-    fw = framework()
-    table = coverage(
+    """:func:`assetmap.framework.coverage` over the workspace for a school or district."""
+    return coverage(
         programs(),
         schools=cache.schools(),
         partners=cache.partners(principal),
         school=school,
         district=district,
-        framework=fw,
+        framework=framework(),
     )
+
+
+def coverage_table(raw: pd.DataFrame) -> pd.DataFrame:
+    """The coverage readable in a table (lists joined, level names, suggestions counted)."""
+    fw = framework()
     return pd.DataFrame(
         {
-            "principle": table["principle"],
-            "programs": table["programs"].map(", ".join),
+            "principle": raw["principle"],
+            "programs": raw["programs"].map(", ".join),
             "highest_impact_level": [
-                fw.level(x).name if fw.level(x) else "none" for x in table["highest_impact_level"]
+                fw.level(x).name if fw.level(x) else "none" for x in raw["highest_impact_level"]
             ],
-            "suggestions": table["suggestions"].map(lambda s: " • ".join(s)),
+            "suggestions": raw["suggestions"].map(lambda s: f"{len(s)} plays" if s else ""),
         }
     )
+
+
+def suggestions_html(raw: pd.DataFrame) -> str:
+    """The suggested plays (with partners within reach) per principle, every string escaped."""
+    from assetmap.maps import escape_text
+
+    parts = []
+    for _, r in raw.iterrows():
+        if not r["suggestions"]:
+            continue
+        items = "".join(f"<li>{escape_text(x)}</li>" for x in r["suggestions"])
+        parts.append(f"<p><b>{escape_text(r['principle'])}</b></p><ul>{items}</ul>")
+    return "".join(parts) or "<p>Every principle has activity above the low-impact level.</p>"
 
 
 def import_programs(principal: Any, upload: Any) -> None:

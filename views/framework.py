@@ -22,15 +22,20 @@ scope = st.radio("Look at", scopes, format_func=str.capitalize, horizontal=True,
 if scope == "school":
     sid = widgets.school_picker(key="fw_school", schools=widgets.schools_for(principal))
     did = widgets.district_of(sid)
-    table = ui.coverage_table(principal, school=sid)
+    raw = ui.coverage_raw(principal, school=sid)
 else:
     sid = None
     did = widgets.district_picker(key="fw_district", principal=principal, allow_all=False)
-    table = ui.coverage_table(principal, district=did)
+    raw = ui.coverage_raw(principal, district=did)
+table = ui.coverage_table(raw)
 
 served = int((table["programs"] != "").sum())
 st.metric("Principles served", f"{served} of {len(table)}")
 st.dataframe(table, hide_index=True, key="fw_table")
+with st.expander(
+    "Suggested plays and partners within reach (principles with nothing or only low impact)"
+):
+    st.html(ui.suggestions_html(raw))
 with st.expander("The impact scale and the framework's examples"):
     st.dataframe(
         [
