@@ -336,7 +336,9 @@ def _near_by_time(
         raise InputError(f"--max-minutes must be a positive number, e.g. 20; got {max_minutes}")
     cfg = road_config()
     if max_minutes is not None:
-        speed = cfg.top_kmh(mode) if roads is not None else cfg.estimate_kmh(mode) / cfg.circuity
+        speed = (
+            roads.top_kmh(mode, cfg) if roads is not None else cfg.estimate_kmh(mode) / cfg.circuity
+        )
         bound = max_minutes / 60.0 * speed
         if roads is not None:  # points off the network fall back to the estimate
             bound = max(bound, max_minutes / 60.0 * cfg.estimate_kmh(mode) / cfg.circuity)

@@ -24,6 +24,7 @@ ALL = [
     "bench_dask:run_all",
     "bench_browser:run_all",
     "bench_app:run_all",
+    "bench_roads:run_all",
 ]
 
 

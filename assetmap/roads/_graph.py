@@ -84,6 +84,13 @@ class RoadNetwork:
     def n_nodes(self) -> int:
         return len(self.lat)
 
+    def top_kmh(self, mode: str, cfg: RoadConfig) -> float:
+        """The fastest speed anything moves at in ``mode`` on this network (connectors
+        included): a straight-line radius at this speed bounds every reachable point."""
+        e = self.edges(mode)
+        fastest = float(e.kmh.max()) if len(e.kmh) else 0.0
+        return max(fastest, cfg.connector_kmh(mode))
+
     def summary(self) -> dict[str, Any]:
         """Counts and provenance for people (``assetmap roads info``)."""
         out = {"nodes": self.n_nodes, **self.meta}
@@ -192,6 +199,8 @@ class RoadNetwork:
                     f"{m}_oneway": e.oneway,
                 }
             )
+            g = self.graph(m)  # saved too: loading is then a read, not a rebuild
+            arrays.update({f"{m}_indptr": g.indptr, f"{m}_indices": g.indices, f"{m}_w": g.data})
         meta = {**self.meta, "format": FORMAT_VERSION, "modes": list(self.modes)}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         tmp = path.with_name(path.name + ".tmp")
@@ -222,7 +231,14 @@ class RoadNetwork:
                     )
                     for m in meta["modes"]
                 }
-                return cls(z["lat"], z["lon"], modes, meta)
+                net = cls(z["lat"], z["lon"], modes, meta)
+                n = net.n_nodes
+                for m in modes:
+                    if f"{m}_indptr" in z:
+                        net._cache[("graph", m)] = csr_matrix(
+                            (z[f"{m}_w"], z[f"{m}_indices"], z[f"{m}_indptr"]), shape=(n, n)
+                        )
+                return net
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(
                 f"{path}: not a readable road network ({exc}); import the extract again "

@@ -213,7 +213,7 @@ def reach_pairs(
         o = _snap(network, mode, olat, olon, cfg)
         tg = _snap(network, mode, tlat, tlon, cfg)
         bound_km = max(
-            max_minutes / 60.0 * cfg.top_kmh(mode),
+            max_minutes / 60.0 * network.top_kmh(mode, cfg),
             max_minutes / 60.0 * cfg.estimate_kmh(mode) / cfg.circuity,
         )
         limit_s = max_minutes * 60.0
