@@ -160,9 +160,7 @@ def run() -> list[Result]:
     slat, slon = _points(N_SCHOOLS, lat, lon, 11)
     plat, plon = _points(N_PARTNERS, lat, lon, 12)
     # warm the cached graph and snapping index (built once per workspace)
-    warm_s, _ = timed(
-        lambda: [(net.graph(m), net.snapper(m)) for m in ("walk", "drive")], repeat=1
-    )
+    warm_s, _ = timed(lambda: [(net.graph(m), net.snapper(m)) for m in ("walk", "drive")], repeat=1)
     results.append(Result("roads: graphs + snapping index (first use)", warm_s, "s"))
     for mode, minutes in (("walk", 20.0), ("drive", 10.0)):
         ours_s, ours = timed(
