@@ -69,8 +69,10 @@ def suggest_mapping(
     A saved mapping for ``source_key`` wins; then exact names and synonyms; then fuzzy matches
     (best score first). Columns left without a proposal get ``canonical=None``.
     """
+    from assetmap.ingest.prepare import layout_matches
+
     saved = load_mapping(source_key) if source_key else None
-    fixed = {}
+    fixed = layout_matches([str(c) for c in columns], kind)
     for col in columns:
         if saved is not None and col in saved:
             fld = saved[col] or None

@@ -19,7 +19,7 @@ import functools
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -33,7 +33,13 @@ from shapely.validation import explain_validity, make_valid
 from assetmap._errors import InputError
 from assetmap._text import fold, split_list
 from assetmap.ingest.fields import partner_id_for, stable_id
-from assetmap.ingest.headers import header_key, map_headers, synonyms
+from assetmap.ingest.headers import (
+    HeaderMatch,
+    closest_columns,
+    header_key,
+    map_headers,
+    synonyms,
+)
 from assetmap.ingest.prepare import category_from_name, prepare
 from assetmap.ingest.region import Region, load_region, place, settings_region
 from assetmap.io import file_kind, read_any, read_table
@@ -99,9 +105,15 @@ def _missing_columns_error(
     syn = column_synonyms(kind)
     found = ", ".join(repr(c) for c in frame.columns if c != "geometry") or "none"
     accepted = "; ".join(f"{m}: {', '.join(syn.get(m, [m])[:8])}" for m in missing)
+    closest = {m: closest_columns(m, frame.columns, kind=kind) for m in missing}
+    report.notes["missing_fields"] = {m: [c for c, _ in near] for m, near in closest.items()}
+    near = "; ".join(
+        f"{m}: closest {', '.join(repr(c) for c, _ in cols)}" for m, cols in closest.items() if cols
+    )
     report.add(
         f"required column(s) missing: {', '.join(missing)} (columns found: {found})",
-        hint=f"add or rename a column; accepted headers — {accepted}",
+        hint=f"add or rename a column; accepted headers — {accepted}"
+        + (f"; {near}" if near else ""),
     )
 
 
@@ -544,11 +556,20 @@ def _start(
 
 
 def _renamed(
-    frame: pd.DataFrame, kind: str, report: ValidationReport
+    frame: pd.DataFrame,
+    kind: str,
+    report: ValidationReport,
+    chosen: Mapping[str, str | None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Layout, derived columns and the one header mapper; ``chosen`` (a person's mapping from
+    the Data page or a saved one) wins over everything."""
     prep = prepare(frame, kind, report)
     frame = prep.frame
-    matches = map_headers(frame.columns, kind=kind, report=report, fixed=prep.fixed)
+    fixed = dict(prep.fixed)
+    for col, fld in (chosen or {}).items():
+        if col in frame.columns:
+            fixed[col] = HeaderMatch(col, fld or None, 100.0 if fld else 0.0, "saved")
+    matches = map_headers(frame.columns, kind=kind, report=report, fixed=fixed)
     mapping = {m.column: m.field for m in matches if m.field}
     # A canonical name can be both a mapped target and an unmapped column; keep the mapped one.
     clash = {c for c in frame.columns if c in mapping.values() and c not in mapping}
@@ -620,6 +641,7 @@ def normalize_partners(
     report: ValidationReport | None = None,
     crs: str | None = None,
     region: Region | str | None = "settings",
+    mapping: Mapping[str, str | None] | None = None,
 ) -> tuple[gpd.GeoDataFrame, ValidationReport]:
     """Map a raw partner table or GIS layer onto the canonical Partners frame.
 
@@ -635,6 +657,9 @@ def normalize_partners(
         CRS of the coordinates when the file does not declare it (e.g. ``"EPSG:2234"``).
     region : Region, region name, "settings" (default) or None
         Points outside it are errors; None checks only the valid ranges.
+    mapping : dict, optional
+        ``source column -> field`` chosen by a person (None: do not use the column); wins
+        over the recognised layout and the header synonyms.
 
     Returns
     -------
@@ -643,7 +668,7 @@ def normalize_partners(
     """
     rep = _start(df, file=file, report=report, kind="partners")
     rows = _rows(df)
-    frame, mapping = _renamed(df, "partners", rep)
+    frame, mapping = _renamed(df, "partners", rep, mapping)
     if not _partner_columns_ok(df, frame, rep):
         return empty_partners(), rep
     if isinstance(frame, gpd.GeoDataFrame) and not frame.geometry.notna().any():
@@ -936,12 +961,13 @@ def normalize_schools(
     report: ValidationReport | None = None,
     crs: str | None = None,
     region: Region | str | None = "settings",
+    mapping: Mapping[str, str | None] | None = None,
 ) -> tuple[gpd.GeoDataFrame, ValidationReport]:
     """Map a raw school list (table with lat/lon, or points) onto the canonical Schools frame
     (points outside ``region`` are errors, as for partners)."""
     rep = _start(df, file=file, report=report, kind="schools")
     rows = _rows(df)
-    frame, mapping = _renamed(df, "schools", rep)
+    frame, mapping = _renamed(df, "schools", rep, mapping)
     geo = isinstance(df, gpd.GeoDataFrame) and df.geometry.notna().any()
     has_latlon = "lat" in frame.columns and "lon" in frame.columns
     missing = [c for c in ("name",) if c not in frame.columns]
@@ -1025,6 +1051,7 @@ def normalize_boundaries(
     report: ValidationReport | None = None,
     crs: str | None = None,
     boundary_kind: str = "district",
+    mapping: Mapping[str, str | None] | None = None,
 ) -> tuple[gpd.GeoDataFrame, ValidationReport]:
     """Map a GIS layer of areas onto the canonical Boundaries frame ((Multi)Polygons, EPSG:4326).
 
@@ -1044,7 +1071,7 @@ def normalize_boundaries(
         )
         return empty, rep
     rows = _rows(df)
-    frame, mapping = _renamed(df, "boundaries", rep)
+    frame, mapping = _renamed(df, "boundaries", rep, mapping)
     if "name" not in frame.columns and "boundary_id" not in frame.columns:
         _missing_columns_error(rep, df, "boundaries", ["name", "boundary_id"])
         return empty, rep
@@ -1215,7 +1242,7 @@ def load_file(
         raise InputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     if kind == "survey":
         return _survey(source, name=name, sheet=sheet)
-    raw, rep = read_any(source, name=name, sheet=sheet, layer=layer)
+    raw, rep = read_any(source, name=name, sheet=sheet, layer=layer, kind=kind)
     rep.kind = kind
     if rep.notes.get("format") == "hsds" and kind != "partners":
         raise InputError(

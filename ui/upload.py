@@ -18,7 +18,7 @@ from assetmap import needs, schema
 from assetmap._errors import AssetmapError
 from assetmap.io import read_any
 from assetmap.model import PARTNER_COLUMNS, SCHOOL_COLUMNS, lists_to_text
-from assetmap.onboard import apply_mapping, suggest_mapping
+from assetmap.onboard import suggest_mapping
 from assetmap.report import ValidationReport
 from ui import widgets
 
@@ -108,19 +108,18 @@ def handle_upload(kind: str, name: str, data: bytes, *, key: str) -> Any:
             widgets.show_report(rep, success=f"{name}: {rep.rows_loaded} responses read.")
             show_profile_summary(profile)
             return profile
-        raw, rep = read_any(data, name=name)
+        raw, rep = read_any(data, name=name, kind=kind)
         bar.progress(35, text=f"{name}: {len(raw)} rows read; matching columns…")
         mapping = mapping_editor(
             [c for c in raw.columns if c != "geometry"], kind=kind, key=f"{key}_map"
         )
-        mapped = apply_mapping(raw, mapping)
         bar.progress(65, text=f"{name}: checking every row…")
         normalizer = {
             "partners": schema.normalize_partners,
             "schools": schema.normalize_schools,
             "boundaries": schema.normalize_boundaries,
         }[kind]
-        frame, rep = normalizer(mapped, file=name, report=rep)
+        frame, rep = normalizer(raw, file=name, report=rep, mapping=mapping)
         bar.progress(100, text=f"{name}: done")
     except AssetmapError as exc:
         bar.empty()

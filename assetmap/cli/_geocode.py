@@ -299,6 +299,25 @@ def _print_geocode_summary(s: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ import
 
 
+def _why_not_loaded(per_file: list[dict[str, Any]]) -> str:
+    """Per file: the missing fields and the closest columns, or its first errors."""
+    lines = []
+    for f in per_file:
+        name = Path(f["file"]).name
+        missing = f.get("missing_fields") or {}
+        if missing:
+            parts = [
+                f"{fld} (closest columns: {', '.join(map(repr, near)) or 'none'})"
+                for fld, near in missing.items()
+            ]
+            lines.append(f"  {name}: missing {'; '.join(parts)}")
+        elif f["errors"]:
+            lines.append(f"  {name}: " + " | ".join(f["errors"][:3]))
+        else:
+            lines.append(f"  {name}: {f['rows_read']} rows read, none usable")
+    return "\n".join(lines)
+
+
 def _import(args: argparse.Namespace) -> int:
     import geopandas as gpd
     from shapely.geometry import Point
@@ -307,7 +326,7 @@ def _import(args: argparse.Namespace) -> int:
     from assetmap.export import export_partners
     from assetmap.geocode import Geocoder, geocode_frame
     from assetmap.model import PARTNER_COLUMNS
-    from assetmap.onboard import apply_mapping, load_mapping, save_mapping, suggest_mapping
+    from assetmap.onboard import load_mapping, save_mapping, suggest_mapping
     from assetmap.schema import normalize_partners
     from assetmap.taxonomy import load_taxonomy
 
@@ -336,8 +355,7 @@ def _import(args: argparse.Namespace) -> int:
         new_cols = [c for c in columns if c not in saved]
         if new_cols or not saved:
             save_mapping(key, mapping)
-        mapped = apply_mapping(raw, mapping)
-        gdf, report = normalize_partners(mapped, file=Path(path).name)
+        gdf, report = normalize_partners(raw, file=Path(path).name, mapping=mapping)
         if cat:
             unknown = gdf["category"].isin(["other", "", None]) | gdf["category"].isna()
             gdf.loc[unknown, "category"] = cat
@@ -360,13 +378,14 @@ def _import(args: argparse.Namespace) -> int:
                 "rows_read": report.rows_read,
                 "rows_loaded": report.rows_loaded,
                 "errors": [p.describe() for p in report.errors],
+                "missing_fields": report.notes.get("missing_fields", {}),
                 "warnings": len(report.warnings),
             }
         )
         if len(gdf):
             frames.append(gdf)
     if not frames:
-        raise InputError("no partner rows could be loaded from " + ", ".join(args.files))
+        raise InputError("no partner rows could be loaded:\n" + _why_not_loaded(per_file))
     allp = gpd.GeoDataFrame(
         pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326"
     )

@@ -37,6 +37,7 @@ __all__ = [
     "synonyms",
     "match_header",
     "map_headers",
+    "closest_columns",
 ]
 
 #: Fuzzy matches below this score are not used.
@@ -186,3 +187,25 @@ def map_headers(
             taken[m.field] = col
         final[col] = m
     return [final[c] for c in cols]
+
+
+def closest_columns(
+    fld: str, columns: Iterable[object], *, kind: str = "partners", n: int = 3, floor: float = 50
+) -> list[tuple[str, float]]:
+    """The source columns most like a missing field (its name and synonyms), best first,
+    with their score (0-100, at least ``floor``), for messages such as "name is missing;
+    closest: 'Org'"."""
+    words = [fld.replace("_", " "), *synonyms(kind).get(fld, [])]
+    keys = [_NON_ALNUM.sub(" ", fold(w)).strip() for w in words]
+    scored = []
+    for c in columns:
+        if not isinstance(c, str) or c == "geometry":
+            continue
+        spaced = _NON_ALNUM.sub(" ", fold(c)).strip()
+        if not spaced:
+            continue
+        best = max(_fuzzy_score(spaced, k) for k in keys if k)
+        if best >= floor:
+            scored.append((c, round(float(best), 1)))
+    scored.sort(key=lambda t: -t[1])
+    return scored[:n]

@@ -17,7 +17,13 @@ from assetmap.ingest.headers import HeaderMatch, match_header
 from assetmap.ingest.layouts import Entry, Layout, load_crosswalk, recognise, resolve
 from assetmap.report import ValidationReport
 
-__all__ = ["Prepared", "prepare", "category_from_name", "parse_socrata_location"]
+__all__ = [
+    "Prepared",
+    "prepare",
+    "layout_matches",
+    "category_from_name",
+    "parse_socrata_location",
+]
 
 _PAREN = re.compile(r"\(\s*([-+]?\d+(?:\.\d+)?)\s*,\s*([-+]?\d+(?:\.\d+)?)\s*\)\s*$")
 _WKT = re.compile(r"^\s*POINT\s*\(\s*([-+]?\d+(?:\.\d+)?)\s+([-+]?\d+(?:\.\d+)?)\s*\)\s*$", re.I)
@@ -53,6 +59,16 @@ def prepare(frame: pd.DataFrame, kind: str, report: ValidationReport | None = No
     return out
 
 
+def layout_matches(columns: list[str], kind: str) -> dict[str, HeaderMatch]:
+    """The matches a recognised layout decides for these headers (renames and ignored
+    columns; nothing derived), for mapping editors that show the proposal before loading."""
+    p = Prepared(frame=pd.DataFrame(columns=list(columns)))
+    layout = recognise(columns, kind)
+    if layout is not None:
+        _map_layout_columns(p, layout, list(columns))
+    return p.fixed
+
+
 def _fix(p: Prepared, column: str, fld: str | None, method: str = "layout") -> None:
     p.fixed[column] = HeaderMatch(column, fld, 100.0 if fld else 0.0, method)
 
@@ -68,6 +84,20 @@ def _derive(p: Prepared, name: str, values: list[Any], fld: str) -> None:
 def _apply_layout(p: Prepared, layout: Layout) -> None:
     cols = list(p.frame.columns)
     p.layout = layout
+    _map_layout_columns(p, layout, cols)
+    if layout.id:
+        parts = [resolve(cols, h, layout.vintage) for h in layout.id]
+        if all(parts):
+            frame = p.frame
+            ids = [
+                "-".join(str(frame[c].iloc[i]).strip() for c in parts) for i in range(len(frame))
+            ]
+            _derive(p, f"partner_id ({'-'.join(layout.id)})", ids, "partner_id")
+    if layout.kind == "partners":
+        _derive_category(p, layout, cols)
+
+
+def _map_layout_columns(p: Prepared, layout: Layout, cols: list[str]) -> None:
     for header, fld in layout.columns.items():
         col = resolve(cols, header, layout.vintage)
         if col is not None:
@@ -76,16 +106,6 @@ def _apply_layout(p: Prepared, layout: Layout) -> None:
         col = resolve(cols, header, layout.vintage)
         if col is not None and col not in p.fixed:
             _fix(p, col, None, "ignored")
-    if layout.id:
-        parts = [resolve(cols, h, layout.vintage) for h in layout.id]
-        if all(parts):
-            ids = [
-                "-".join(str(p.frame[c].iloc[i]).strip() for c in parts)
-                for i in range(len(p.frame))
-            ]
-            _derive(p, f"partner_id ({'-'.join(layout.id)})", ids, "partner_id")
-    if layout.kind == "partners":
-        _derive_category(p, layout, cols)
 
 
 def _derive_category(p: Prepared, layout: Layout, cols: list[str]) -> None:

@@ -81,6 +81,7 @@ def read_table(
     name: str | None = None,
     sheet: str | int | None = None,
     report: ValidationReport | None = None,
+    kind: str = "partners",
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read a CSV or Excel table as all-text cells.
 
@@ -91,14 +92,15 @@ def read_table(
     name : str, optional
         The file name (required for bytes to tell .xlsx from .csv; shown in messages).
     sheet : str or int, optional
-        Excel sheet name or 0-based index; default: the first sheet with data.
+        Excel sheet name or 0-based index; default: the visible sheet whose header maps to
+        the most ``kind`` fields (hidden sheets are ignored and reported).
     """
     loaded = load_source(source, name=name)
     rep = _report(report, loaded.name)
-    kind = sniff_kind(loaded)
-    if kind == "excel":
-        return read_excel_bytes(loaded, sheet=sheet, report=rep), rep
-    if kind in ("csv", "unknown"):
+    fmt = sniff_kind(loaded)
+    if fmt == "excel":
+        return read_excel_bytes(loaded, sheet=sheet, report=rep, kind=kind), rep
+    if fmt in ("csv", "unknown"):
         return read_csv_bytes(loaded, report=rep), rep
     raise InputError(
         f"{loaded.name}: this is a GIS or JSON file, not a table; read it with read_geo/read_any."
@@ -163,6 +165,7 @@ def read_any(
     sheet: str | int | None = None,
     layer: str | int | None = None,
     report: ValidationReport | None = None,
+    kind: str = "partners",
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read any supported file: a table, a GIS file or HSDS, chosen by name and content."""
     if not is_bytes(source) and isinstance(source, str | os.PathLike):
@@ -172,12 +175,12 @@ def read_any(
         if path.suffix.lower() == ".shp":
             return read_geo(path, name=name, layer=layer, report=report)
     loaded = load_source(source, name=name)
-    kind = _kind_of(loaded)
-    if kind == "table":
-        return read_table(loaded.data, name=loaded.name, sheet=sheet, report=report)
-    if kind == "hsds":
+    fmt = _kind_of(loaded)
+    if fmt == "table":
+        return read_table(loaded.data, name=loaded.name, sheet=sheet, report=report, kind=kind)
+    if fmt == "hsds":
         return read_hsds(loaded.data, name=loaded.name, report=report)
-    if kind == "geo":
+    if fmt == "geo":
         return read_geo(loaded.data, name=loaded.name, layer=layer, report=report)
     raise InputError(
         f"{loaded.name}: unknown file type. Give a CSV, Excel (.xlsx), GeoJSON, GeoPackage "

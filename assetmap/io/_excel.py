@@ -70,7 +70,10 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def _choose_sheet(wb: Any, sheet: str | int | None, name: str, report: ValidationReport) -> Any:
+def _choose_sheet(
+    wb: Any, sheet: str | int | None, name: str, report: ValidationReport, kind: str = "partners"
+) -> Any:
+    """The named sheet, else the visible sheet whose header maps to the most fields."""
     names = list(wb.sheetnames)
     if sheet is not None:
         if isinstance(sheet, int) or (
@@ -89,20 +92,43 @@ def _choose_sheet(wb: Any, sheet: str | int | None, name: str, report: Validatio
                 f"{name}: there is no sheet {sheet!r}. Sheets: {', '.join(map(repr, names))}."
             )
         return wb[sheet]
-    non_empty = [
-        n for n in names if any(c.value is not None for row in wb[n].iter_rows() for c in row)
-    ]
+    hidden = [n for n in names if wb[n].sheet_state != "visible"]
+    if hidden:
+        report.warn(
+            f"hidden sheet(s) ignored: {', '.join(map(repr, hidden))}",
+            hint="unhide a sheet in Excel, or choose it with --sheet NAME",
+            value=", ".join(hidden),
+        )
+    scores = {n: _sheet_score(wb[n], kind) for n in names if n not in hidden}
+    non_empty = [n for n, sc in scores.items() if sc >= 0]
     if not non_empty:
         raise InputError(f"{name}: every sheet is empty.")
-    chosen = non_empty[0]
+    chosen = max(non_empty, key=lambda n: scores[n])  # the first of equals
+    report.notes["sheet_scores"] = {n: scores[n] for n in non_empty}
     if len(non_empty) > 1:
         report.warn(
             f"the workbook has {len(non_empty)} sheets with data ({', '.join(map(repr, non_empty))}); "
-            f"read the first, {chosen!r}",
+            f"read {chosen!r}, whose header matches the most {kind} fields ({scores[chosen]})",
             hint="choose another with --sheet NAME (CLI) or the sheet picker",
             value=chosen,
         )
     return wb[chosen]
+
+
+def _sheet_score(ws: Any, kind: str) -> int:
+    """How many canonical fields the sheet's header row maps to (-1: the sheet is empty)."""
+    from assetmap._errors import ConfigError
+    from assetmap.ingest.headers import match_header
+
+    grid = [[_text(v) for v in row] for row in ws.iter_rows(max_row=_MAX_SCAN, values_only=True)]
+    if not any(any(r) for r in grid):
+        return -1
+    header = grid[_header_row(grid)]
+    try:
+        fields = {match_header(h, kind=kind, fuzzy=False).field for h in header if h}
+    except ConfigError:  # a kind without header synonyms (survey): any sheet with data
+        return 0
+    return len(fields - {None})
 
 
 def _header_row(grid: list[list[str]]) -> int:
@@ -124,11 +150,16 @@ def _header_row(grid: list[list[str]]) -> int:
 
 
 def read_excel_bytes(
-    loaded: Loaded, *, sheet: str | int | None = None, report: ValidationReport
+    loaded: Loaded,
+    *,
+    sheet: str | int | None = None,
+    report: ValidationReport,
+    kind: str = "partners",
 ) -> pd.DataFrame:
-    """Read one sheet as an all-text frame indexed by the Excel row number."""
+    """Read one sheet as an all-text frame indexed by the Excel row number (``kind`` decides
+    which sheet's header matches best when no sheet is given)."""
     wb = _open(loaded, data_only=True)
-    ws = _choose_sheet(wb, sheet, loaded.name, report)
+    ws = _choose_sheet(wb, sheet, loaded.name, report, kind)
     report.notes["sheet"] = ws.title
     report.notes["sheets"] = list(wb.sheetnames)
     formulas_wb = _open(loaded, data_only=False)
