@@ -18,14 +18,19 @@ find_help = st.Page(
 pages: dict[str, list] = {"Families": [find_help]}
 if principal.is_staff:
     staff = []
-    if auth.allowed(principal, "district_map"):
-        staff.append(st.Page("views/district_map.py", title="District map", icon="🗺️"))
+    # the first staff screen: a leader's or admin's district overview, a coordinator's school
+    overview = auth.allowed(principal, "district_map")
+    if overview:
+        staff.append(st.Page("views/district_map.py", title="District map", icon="🗺️", default=True))
     staff += [
-        st.Page("views/school_partners.py", title="School partners", icon="🏫", default=True),
+        st.Page(
+            "views/school_partners.py", title="School partners", icon="🏫", default=not overview
+        ),
         st.Page("views/network_exports.py", title="Network & exports", icon="🕸️"),
         st.Page("views/programs.py", title="Programs", icon="📅"),
         st.Page("views/framework.py", title="Framework", icon="🧩"),
         st.Page("views/plays.py", title="Plays", icon="📋"),
+        st.Page("views/registry.py", title="Registry", icon="🗂️"),
         st.Page("views/data.py", title="Data", icon="📥"),
         st.Page("views/account.py", title="Account", icon="👤"),
     ]

@@ -210,6 +210,7 @@ def test_public_partners_hide_unpublished_and_sensitive_locations():
         "views/school_partners.py",
         "views/network_exports.py",
         "views/data.py",
+        "views/registry.py",
     ],
 )
 def test_staff_pages_stop_for_a_public_session(page):
@@ -427,22 +428,79 @@ def test_an_admin_can_build_a_district_network():
     assert at.download_button
 
 
-def test_saving_an_upload_puts_the_partners_in_the_registry_for_every_page():
+def _find_food_near_06106() -> str:
+    at = _app().run()
+    at.text_input(key="find_place").set_value("06106").run()
+    at.session_state["find_need"] = "food"
+    at.run()
+    assert not at.exception
+    return _html(at)
+
+
+def test_an_upload_waits_for_review_and_is_public_only_once_published():
     at = _data_page()
     at.file_uploader[0].set_value(("good.csv", GOOD_PARTNERS.encode(), "text/csv")).run()
     at.button(key="data_save").click().run()
     assert not at.exception
-    assert any("2 added" in s.value for s in at.success)
+    assert any("2 added" in s.value and "not public" in s.value for s in at.success)
     from ui import registry
 
-    names = set(registry.store().partners()["name"])
-    assert {"Test Pantry", "Test Clinic"} <= names
-    # the public Find help page sees the new published pantry at once
-    at2 = _app().run()
-    at2.text_input(key="find_place").set_value("06106").run()
-    at2.session_state["find_need"] = "food"
-    at2.run()
-    assert "Test Pantry" in _html(at2)
+    stored = registry.store().partners()
+    rows = stored[stored["name"].isin({"Test Pantry", "Test Clinic"})]
+    assert len(rows) == 2 and not rows["published"].any()
+    assert "Test Pantry" not in _find_food_near_06106()  # not public before review
+
+    # a coordinator has no review queue; an admin publishes one row and rejects the other
+    coord = _staff(_app(), "coordinator", schools=frozenset({"x"})).run()
+    coord.switch_page("views/registry.py").run()
+    assert not coord.exception and "Review queue" not in [t.label for t in coord.tabs]
+    rev = _staff(_app(), "admin").run()
+    rev.switch_page("views/registry.py").run()
+    assert not rev.exception
+    table = rev.get("arrow_data_frame") or rev.dataframe
+    assert table, "the review queue lists the uploaded rows"
+    pantry = rows.loc[rows["name"] == "Test Pantry", "partner_id"].iloc[0]
+    clinic = rows.loc[rows["name"] == "Test Clinic", "partner_id"].iloc[0]
+    store = registry.store()
+    # the data editor's ticks cannot be driven in AppTest; publish/reject as the buttons do
+    store.update_partner(pantry, {"published": True}, by="test-admin", note="published in review")
+    store.retire_partner(clinic, by="test-admin", note="rejected in review")
+    registry.refresh()
+    html = _find_food_near_06106()
+    assert "Test Pantry" in html and "Test Clinic" not in html
+    hist = store.history(pantry)
+    assert "published in review" in set(hist["note"].dropna())
+
+
+def test_registry_edit_checks_the_version_and_is_in_the_history():
+    from ui import registry
+
+    at = _staff(_app(), "admin").run()
+    at.switch_page("views/registry.py").run()
+    assert not at.exception
+    pid = at.selectbox(key="reg_partner").value
+    before = registry.store().get_partner(pid)
+    kp = f"reg_{pid}_v{before['version']}"
+    at.text_input(key=f"{kp}_phone").input("860-555-0177")
+    at.text_input(key=f"{kp}_note").input("called them")
+    at.button(key=f"FormSubmitter:reg_form_{kp}-Save changes").click().run()
+    assert not at.exception, at.exception
+    assert any("phone changed" in s.value for s in at.success), [e.value for e in at.error]
+    after = registry.store().get_partner(pid)
+    assert after["phone"] == "860-555-0177" and after["version"] == before["version"] + 1
+    # someone else edits meanwhile: this form (opened at the previous version) is refused
+    registry.store().update_partner(pid, {"hours": "Mon 9-5"}, by="someone-else")
+    kp = f"reg_{pid}_v{after['version']}"
+    at.text_input(key=f"{kp}_phone").input("860-555-0188")
+    at.button(key=f"FormSubmitter:reg_form_{kp}-Save changes").click().run()
+    assert not at.exception
+    assert at.error and "someone changed this partner" in at.error[0].value
+    assert registry.store().get_partner(pid)["phone"] == "860-555-0177"
+    at.button(key=f"reg_verify_{pid}").click().run()
+    assert any("Marked verified" in s.value for s in at.success)
+    hist = registry.store().history(pid)
+    assert {"update", "verify"} <= set(hist["action"])
+    assert "test-admin" in set(hist["by"]) and "called them" in set(hist["note"].dropna())
 
 
 def test_a_coordinator_saves_a_network_snapshot_and_sees_a_call_list():
@@ -461,6 +519,31 @@ def test_a_coordinator_saves_a_network_snapshot_and_sees_a_call_list():
     at.switch_page("views/school_partners.py").run()
     assert not at.exception
     assert len(at.tabs) == 3
+    # the call list: mark one partner verified (audited under the coordinator's name)
+    call = at.multiselect(key="sp_verified")
+    assert call.options, "the shipped data has partners not verified within a year near Hartford"
+    stale = registry.store().stale_partners(school_id=sid, reach_km=8.0)
+    first = str(stale.loc[stale["name"] == call.options[0], "partner_id"].iloc[0])
+    at.multiselect(key="sp_verified").set_value([first]).run()
+    at.button(key="sp_verify").click().run()
+    assert not at.exception
+    assert any("verified today" in s.value for s in at.success)
+    hist = registry.store().history()
+    mine = hist[(hist["action"] == "verify") & (hist["by"] == "test-coordinator")]
+    assert set(mine["partner_id"]) == {first}
+    assert not registry.store().get_partner(first)["stale"]
+    # outcomes for the saved network, recorded on the Registry page
+    at.switch_page("views/registry.py").run()
+    assert not at.exception
+    at.text_input(key="reg_out_term").input("2026-fall")
+    at.number_input(key="reg_out_referrals").set_value(12)
+    at.number_input(key="reg_out_served").set_value(9)
+    at.button(key="FormSubmitter:reg_outcome-Record outcome").click().run()
+    assert not at.exception
+    assert any("Recorded for" in s.value for s in at.success), [e.value for e in at.error]
+    out = registry.store().outcomes(sid, term="2026-fall")
+    assert len(out) == 1 and int(out["referrals_made"].iloc[0]) == 12
+    assert int(out["families_served"].iloc[0]) == 9
 
 
 OIDC = {

@@ -50,3 +50,58 @@ def refresh() -> None:
     """Forget every cached frame, index and analysis so the next run reads the registry anew."""
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+# ---------------------------------------------------------------------- registry work
+#: Fields offered in the browser edit form (text boxes), in this order, with their labels.
+FORM_FIELDS: dict[str, str] = {
+    "name": "Name",
+    "organization": "Organization",
+    "phone": "Phone",
+    "email": "E-mail",
+    "website": "Website",
+    "address": "Street address",
+    "city": "Town",
+    "postal_code": "ZIP code",
+    "hours": "Opening hours",
+    "description": "Description",
+    "eligibility": "Who can use it",
+    "cost": "Cost",
+    "mou_status": "MOU status",
+}
+#: Lists edited as "a; b; c" text.
+LIST_FIELDS: dict[str, str] = {
+    "languages": "Languages (codes, e.g. en; es)",
+    "services": "Services",
+}
+
+
+def form_value(rec: dict, field: str) -> str:
+    """A stored value as the text shown in the edit form ('' for none; lists joined by '; ')."""
+    v = rec.get(field)
+    if isinstance(v, list | tuple):
+        return "; ".join(str(x) for x in v)
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    return str(v)
+
+
+def form_changes(rec: dict, values: dict[str, str]) -> dict:
+    """Only the fields the user changed (blank text clears a field; lists split on ';')."""
+    out: dict = {}
+    for field, text in values.items():
+        text = (text or "").strip()
+        if text == form_value(rec, field):
+            continue
+        if field in LIST_FIELDS:
+            out[field] = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
+        else:
+            out[field] = text or None
+    return out
+
+
+def review_queue() -> gpd.GeoDataFrame:
+    """Uploaded partners waiting for review: unpublished and not retired (never public)."""
+    p = store().partners()
+    pending = p[~p["published"].fillna(False).astype(bool)]
+    return pending.sort_values(["updated_at", "name"], ascending=[False, True])

@@ -228,6 +228,9 @@ def save_partners(frame: gpd.GeoDataFrame, *, by: str) -> None:
     """Add or update the partners in the registry (audited); report the counts."""
     from ui import registry
 
+    # Uploaded rows are held for review: never public until a leader or admin publishes them
+    # (Registry → Review queue).
+    frame = frame.assign(published=False)
     try:
         counts = registry.store().upsert_partners(frame, by=by, note="uploaded on the Data page")
     except AssetmapError as exc:
@@ -236,5 +239,6 @@ def save_partners(frame: gpd.GeoDataFrame, *, by: str) -> None:
     registry.refresh()
     st.success(
         f"Saved: {counts['added']} added, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged (every change is in the audit history)."
+        f"{counts['unchanged']} unchanged (every change is in the audit history). They are "
+        "not public until published under Registry → Review queue."
     )

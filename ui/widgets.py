@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from assetmap.auth import visible_schools
 from assetmap.report import ValidationReport
@@ -59,7 +58,7 @@ def show_map(m: Any, *, height: int = 520, key: str | None = None) -> None:
     (all schools and partners) draws in one pass, and panning or zooming never reruns the
     script. ``key`` is accepted for call-site stability; the document itself is the identity.
     """
-    components.html(map_document(m), height=height)
+    st.iframe(map_document(m), height=height)
 
 
 def map_document(m: Any) -> str:

@@ -88,4 +88,29 @@ with tab_verify:
         f"Partners within {reach:g} km not verified in the last "
         f"{settings.stale_after_days} days, nearest first: call them and mark them verified."
     )
-    st.dataframe(widgets.partner_table(analysis.stale_near(principal, sid, reach)), hide_index=True)
+    stale = analysis.stale_near(principal, sid, reach)
+    st.dataframe(widgets.partner_table(stale), hide_index=True)
+    if len(stale) and auth.allowed(principal, "verify_partner"):
+        names = dict(zip(stale["partner_id"].astype(str), stale["name"].astype(str), strict=True))
+        called = st.multiselect(
+            "Called and confirmed", list(names), format_func=names.get, key="sp_verified"
+        )
+        if st.button(f"Mark verified ({len(called)})", disabled=not called, key="sp_verify"):
+            from assetmap._errors import AssetmapError
+            from ui import registry
+
+            done = 0
+            for pid in called:
+                try:
+                    registry.store().verify_partner(pid, by=principal.user)
+                    done += 1
+                except AssetmapError as exc:
+                    st.error(f"{names[pid]}: {exc}")
+            registry.refresh()
+            st.session_state.pop("sp_verified", None)
+            st.session_state["sp_flash"] = (
+                f"Marked {done} partner(s) verified today (recorded in their history)."
+            )
+            st.rerun()
+    if st.session_state.get("sp_flash"):
+        st.success(st.session_state.pop("sp_flash"))
