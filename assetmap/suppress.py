@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -643,6 +643,205 @@ class _Suppressor:
         return self.supp
 
 
+#: A hidden cell must keep at least this many + 1 possible whole values under exact linear
+#: bounds (``floor(max) - ceil(min) >= MIN_RANGE``); 1 means it is never pinned to one value.
+MIN_RANGE = 1
+_LP_CAP = 1e7  # a finite stand-in for "no upper bound" (keeps every LP bounded)
+
+
+def _caps(keys: _Keys) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(a, b)`` of cells with ``a <= b`` published together: need x language <= the
+    unit's language cell (a family is counted once per need). need <= total and
+    need x language <= need follow from the sums and non-negativity."""
+    idx = np.arange(len(keys.unit), dtype=np.int64)
+    nl = idx[keys.is_dim("need_language")]
+    lr = idx[keys.is_dim("language")]
+    if len(nl) == 0 or len(lr) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    radix = [int(keys.unit.max(initial=0)) + 1, int(keys.lang.max(initial=0)) + 1]
+    b = _lookup(
+        _mix(keys.unit[lr], keys.lang[lr], radix=radix),
+        lr,
+        _mix(keys.unit[nl], keys.lang[nl], radix=radix),
+    )
+    ok = b >= 0
+    return nl[ok], b[ok]
+
+
+class _LinearBounds:
+    """Exact linear bounds of hidden cells (scipy's HiGHS), per block.
+
+    Everything published together constrains a hidden cell: every margin equation, every
+    ``need x language <= language`` pair, the published values (zeros included) and the
+    bounds ``lb``/``ub``. A hidden nonzero cell is *narrow* when its whole-number range
+    ``[ceil(min), floor(max)]`` is shorter than :data:`MIN_RANGE`. To keep the number of
+    LPs small, a few LPs over all blocks at once give feasible points first; a cell whose
+    known feasible values (the true value among them) already span the range is cleared,
+    and only the others get their own min and max LP (inside their connected component).
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        lb: np.ndarray,
+        ub: np.ndarray,
+        groups: _Groups,
+        caps: tuple[np.ndarray, np.ndarray],
+        cblock: np.ndarray,
+    ) -> None:
+        from scipy.sparse import csr_matrix
+
+        n = len(values)
+        self.values, self.cblock = values, cblock
+        self.lb = lb.astype(float)
+        self.ub = np.minimum(ub.astype(float), _LP_CAP)
+        has_t = groups.tot >= 0
+        eq_ids = np.flatnonzero(has_t)
+        pos, sizes = _segments(groups.ptr, eq_ids)
+        rows = np.r_[np.repeat(np.arange(len(eq_ids)), sizes), np.arange(len(eq_ids))]
+        cols = np.r_[groups.mem[pos], groups.tot[eq_ids]]
+        data = np.r_[np.ones(len(pos)), -np.ones(len(eq_ids))]
+        self.eq = csr_matrix((data, (rows, cols)), shape=(len(eq_ids), n))
+        a, b = caps
+        k = len(a)
+        self.le = csr_matrix(
+            (np.r_[np.ones(k), -np.ones(k)], (np.r_[np.arange(k), np.arange(k)], np.r_[a, b])),
+            shape=(k, n),
+        )
+
+    def _system(self, m: Any, unknown: np.ndarray, known: np.ndarray) -> tuple[Any, np.ndarray]:
+        sub = m[:, unknown]
+        rhs = -(m[:, known] @ self.values[known])
+        live = np.flatnonzero(sub.getnnz(axis=1) > 0)
+        return sub[live], rhs[live]
+
+    @staticmethod
+    def _solve(cost: np.ndarray, a_ub: Any, b_ub: Any, a_eq: Any, b_eq: Any, bounds: Any):
+        from scipy.optimize import linprog
+
+        res = linprog(
+            cost,
+            A_ub=a_ub if a_ub.shape[0] else None,
+            b_ub=b_ub if a_ub.shape[0] else None,
+            A_eq=a_eq if a_eq.shape[0] else None,
+            b_eq=b_eq if a_eq.shape[0] else None,
+            bounds=bounds,
+            method="highs",
+        )
+        return res.x if res.status == 0 else None
+
+    def narrow(
+        self, supp: np.ndarray, blocks: np.ndarray, *, truth: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Hidden cells of ``blocks`` (ascending) whose exact range is too short, and the
+        lowest whole value of each. With ``truth`` the hidden cells' true values are known
+        (a feasible point to start from; cells equal to 0 are not reported: zeros are
+        published, rule 4); without, ``values`` is only read where ``~supp``."""
+        in_b = np.isin(self.cblock, blocks)
+        unknown = np.flatnonzero(supp & in_b)
+        if len(unknown) == 0:
+            return unknown, np.zeros(0)
+        known = np.flatnonzero(~supp)
+        a_eq, b_eq = self._system(self.eq, unknown, known)
+        a_ub, b_ub = self._system(self.le, unknown, known)
+        bounds = np.c_[self.lb[unknown], self.ub[unknown]]
+        if truth:
+            lo, hi = self.values[unknown].copy(), self.values[unknown].copy()
+            nonzero = self.values[unknown] != 0
+        else:
+            lo, hi = np.full(len(unknown), np.inf), np.full(len(unknown), -np.inf)
+            nonzero = np.ones(len(unknown), dtype=bool)
+
+        def seen(x: np.ndarray | None, cols: np.ndarray) -> None:
+            if x is not None:
+                np.minimum.at(lo, cols, x)
+                np.maximum.at(hi, cols, x)
+
+        def cleared(cols: np.ndarray) -> np.ndarray:
+            return (np.floor(hi[cols] + 1e-7) - np.ceil(lo[cols] - 1e-7)) >= MIN_RANGE
+
+        everything = np.arange(len(unknown))
+        open_ = np.flatnonzero(~cleared(everything) & nonzero)
+        # push every open cell up, then down, over all blocks at once, while that clears any
+        stuck = 0
+        rng = np.random.default_rng(len(unknown))  # deterministic: releases repeat
+        for _ in range(40):
+            if len(open_) == 0 or stuck >= 3:
+                break
+            cost = np.zeros(len(unknown))
+            cost[open_] = rng.uniform(-1.0, 1.0, len(open_))
+            seen(self._solve(cost, a_ub, b_ub, a_eq, b_eq, bounds), everything)
+            still = open_[~cleared(open_)]
+            log.debug("suppression LP: %d of %d cells still open", len(still), len(open_))
+            stuck = stuck + 1 if len(still) == len(open_) else 0
+            open_ = still
+        if len(open_) == 0:
+            return open_, np.zeros(0)
+        # the rest: min and max of each, inside its connected component
+        from scipy.sparse import vstack
+
+        link = vstack([a_eq, a_ub]).tocsc() if (a_eq.shape[0] + a_ub.shape[0]) else None
+        if link is None:
+            label = everything
+        else:
+            pattern = (link.T @ link) != 0
+            _, label = connected_components(pattern, directed=False)
+        out = []
+        for k in open_.tolist():
+            if cleared(np.array([k]))[0]:
+                continue
+            cols = np.flatnonzero(label == label[k])
+            rows_eq = np.flatnonzero(a_eq[:, cols].getnnz(axis=1) > 0)
+            rows_ub = np.flatnonzero(a_ub[:, cols].getnnz(axis=1) > 0)
+            sys_ = (a_ub[rows_ub][:, cols], b_ub[rows_ub], a_eq[rows_eq][:, cols], b_eq[rows_eq])
+            j = int(np.searchsorted(cols, k))
+            for sign in (1.0, -1.0):
+                cost = np.zeros(len(cols))
+                cost[j] = sign
+                seen(self._solve(cost, *sys_, bounds[cols]), cols)
+                if cleared(np.array([k]))[0]:
+                    break
+            else:
+                out.append(k)
+        ks = np.array(out, dtype=np.int64)
+        return unknown[ks], np.ceil(lo[ks] - 1e-7)
+
+
+def _harden(sup: _Suppressor, bounds: _LinearBounds) -> np.ndarray:
+    """Hide one more cell per block and round while a block has a narrow hidden cell."""
+    active = np.unique(sup.gblock)
+    for _ in range(_MAX_ROUNDS):
+        if len(active) == 0:
+            break
+        narrow, _ = bounds.narrow(sup.supp, active)
+        if len(narrow) == 0:
+            break
+        seeds: list[int] = []
+        nxt: list[int] = []
+        by_block: dict[int, list[int]] = {}
+        for k in narrow.tolist():
+            by_block.setdefault(int(sup.cblock[k]), []).append(k)
+        for block, cells in by_block.items():
+            best = -1
+            for k in cells:  # the margin choice for the first cell that has one
+                best = sup._cover(k)  # noqa: SLF001
+                if best >= 0:
+                    break
+            if best < 0:
+                # pinned through a need x language <= language pair only: the block's
+                # smallest published nonzero cell
+                cand = np.flatnonzero((sup.cblock == block) & ~sup.supp & (sup.values > 0))
+                if len(cand) == 0:
+                    log.warning("suppression: %d hidden cells keep a narrow range", len(cells))
+                    continue
+                best = int(cand[np.argmin(sup.values[cand])])
+            seeds += sup._hide(best)  # noqa: SLF001
+            nxt.append(block)
+        sup.complementary(seeds)
+        active = np.array(sorted(nxt), dtype=np.int64)
+    return sup.supp
+
+
 def _next_smallest(values: np.ndarray, supp: np.ndarray, members: np.ndarray, total: int) -> int:
     cand = members[(~supp[members]) & (values[members] > 0)]
     if len(cand):
@@ -719,7 +918,13 @@ def _publish_grid(grid: pd.DataFrame, mc: int, md: int, *, synthetic: bool) -> p
     keep = np.flatnonzero(~all_small[gblock])
     groups = groups.take(keep)
     gblock = pd.factorize(gblock[keep])[0]
-    supp = _Suppressor(values, primary, lb, ub, groups, gblock).run()
+    sup = _Suppressor(values, primary, lb, ub, groups, gblock)
+    sup.run()
+    keep_cells = np.isin(block, np.flatnonzero(~all_small))
+    a, b = _caps(keys)
+    ok = keep_cells[a] & keep_cells[b]
+    cblock = np.where(keep_cells, sup.cblock, -1)
+    supp = _harden(sup, _LinearBounds(values, lb, ub, groups, (a[ok], b[ok]), cblock))
 
     out = grid[["school_id", "school_name", "district_id", "dimension", "need", "language"]].copy()
     ints, inv = np.unique(values.astype(np.int64), return_inverse=True)
@@ -768,6 +973,9 @@ def _percentages(keys: _Keys, values: np.ndarray, supp: np.ndarray, mc: int, md:
 def recoverable_cells(published: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFrame:
     """Suppressed cells of a published frame that can be recovered from what is published.
 
+    A cell is recoverable when its exact linear bounds (HiGHS; every margin, every
+    need x language <= language pair, published zeros, non-negativity) leave fewer than
+    :data:`MIN_RANGE` + 1 whole values; ``value`` is the lowest of them.
     Rebuilds the margin relations from the published rows alone; a school that shows only
     "fewer than N responses" contributes unknown cells (bounded 0..N-1) to district sums.
     Returns the recoverable cells (school_id, district_id, dimension, need, language) with the
@@ -803,8 +1011,10 @@ def recoverable_cells(published: pd.DataFrame, *, min_cell: int | None = None) -
     lb = np.where(small_arr, 0.0, 1.0)
     lb[small_tot.to_numpy()] = 1.0
     ub = np.where(small_arr, float(mc - 1), np.inf)
-    groups = build_groups(pub)
-    det, recovered = _determined(values, supp, lb, ub, groups)
+    keys = _Keys(pub)
+    groups = _group_arrays(keys)
+    bounds = _LinearBounds(values, lb, ub, groups, _caps(keys), np.zeros(len(pub), dtype=np.int64))
+    det, recovered = bounds.narrow(supp, np.zeros(1, dtype=np.int64), truth=False)
     res = pub.iloc[det][["school_id", "district_id", "dimension", "need", "language"]].copy()
     res["value"] = recovered
     # Rule 4: zeros are published anyway; a hidden cell pinned to 0 discloses nothing
