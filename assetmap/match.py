@@ -469,7 +469,9 @@ def _scored(
     dist: np.ndarray,
     within: np.ndarray,
     in_zone: np.ndarray,
+    score: np.ndarray | None = None,
 ) -> Pairs:
+    """The pairs with every part of their score (``score`` when already computed)."""
     s = ctx.settings
     families, _ = ctx.demand(need)
     _, set_of = ctx.language_sets()
@@ -480,7 +482,8 @@ def _scored(
     cap_part = _capacity_part(ctx, pp, fam)
     ver = ctx.verified_part[pp]
     mou = ctx.mou_part[pp]
-    score = _scores(ctx, need, sp, pp, dist)  # the one formula ranking uses
+    if score is None:
+        score = _scores(ctx, need, sp, pp, dist)  # the one formula ranking uses
     return Pairs(
         need,
         s.reach_for(need),
@@ -527,8 +530,15 @@ def _estimated_mask(ctx: AnalysisContext, need: str) -> np.ndarray:
                 by_need.setdefault(n, set()).add(sid)
             cache["_hidden"] = by_need
             cache["_small"] = set(ctx.weights.loc[ctx.weights["small"], "school_id"])
+        if "_school_lookup" not in cache:
+            cache["_school_lookup"] = pd.Index(ctx.schools["school_id"].to_numpy(dtype=object))
         hidden = cache["_hidden"].get(need, set()) | cache["_small"]
-        cache[key] = ctx.schools["school_id"].isin(hidden).to_numpy()
+        hit = cache["_school_lookup"].get_indexer(pd.Index(list(hidden), dtype=object))
+        mask = np.zeros(len(ctx.schools), dtype=bool)
+        mask[hit[hit >= 0]] = True
+        if cache["_school_lookup"].has_duplicates:  # pragma: no cover - ids are unique
+            mask = ctx.schools["school_id"].isin(hidden).to_numpy()
+        cache[key] = mask
     return cache[key]
 
 
@@ -573,6 +583,13 @@ def _top_positions(
     first = np.r_[True, school[o][1:] != school[o][:-1]]
     rank = np.arange(len(o)) - np.maximum.accumulate(np.where(first, np.arange(len(o)), 0))
     return o[rank < k]
+
+
+def _rank_in_school(school: np.ndarray) -> np.ndarray:
+    """0-based rank of each pair within its school's run (pairs grouped by school)."""
+    n = len(school)
+    first = np.r_[True, school[1:] != school[:-1]] if n else np.zeros(0, dtype=bool)
+    return np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
 
 
 def top_k(pairs: Pairs, k: int | None) -> Pairs:
@@ -623,18 +640,25 @@ def need_summary(ctx: AnalysisContext, need: str) -> NeedSummary:
         reached = np.zeros((len(ctx.schools), len(sets)), dtype=bool)
         reached[sp, set_of[pp]] = True  # which language sets are in reach
         covered = (reached.astype(float) @ sets) > 0
-        # rank on the score alone; the explained parts are computed for the kept pairs only
-        keep = _top_positions(sp, pp, dist, within, _scores(ctx, need, sp, pp, dist), SUMMARY_TOP)
-        top = _scored(ctx, need, sp[keep], pp[keep], dist[keep], within[keep], in_zone[keep])
-        ctx.cache[key] = NeedSummary(top_k(top, SUMMARY_TOP), served, covered)
+        # one scoring pass: rank on the score alone; the explained parts are computed for
+        # the kept pairs only (already in top_k order)
+        score = _scores(ctx, need, sp, pp, dist)
+        keep = _top_positions(sp, pp, dist, within, score, SUMMARY_TOP)
+        top = _scored(
+            ctx, need, sp[keep], pp[keep], dist[keep], within[keep], in_zone[keep], score[keep]
+        )
+        ctx.cache[key] = NeedSummary(top, served, covered)
     return ctx.cache[key]
 
 
 def best_pairs(ctx: AnalysisContext, need: str, school_pos: np.ndarray, k: int | None) -> Pairs:
     """The ``k`` best pairs within reach per school (all when ``k`` is None)."""
     if k is not None and k <= SUMMARY_TOP:
-        summ = need_summary(ctx, need)
-        return top_k(summ.top.take(np.isin(summ.top.school, school_pos)), k)
+        top = need_summary(ctx, need).top  # in top_k order: a subset of schools and the
+        sel = np.isin(top.school, school_pos)  # first k per school keep that order
+        if k < SUMMARY_TOP:
+            sel &= _rank_in_school(top.school) < k
+        return top if sel.all() else top.take(sel)
     return top_k(score_pairs(ctx, need, school_pos), k)
 
 
@@ -686,7 +710,8 @@ def _explain(row: dict, settings: Settings) -> str:
     )
     cap = row.get("capacity")
     cap_txt = "unknown capacity" if cap is None or pd.isna(cap) else f"capacity {cap:g}"
-    lv = row["last_verified"] or "never verified"
+    lv = row["last_verified"]
+    lv = lv if isinstance(lv, str) and lv else "never verified"  # None or a frame's NaN
     terms = " + ".join(f"{wk:g}x{row[c]:.2f}" for wk, c in zip(w, PART_COLUMNS, strict=True))
     return (
         f"{row['partner_name']} serves {row['need_label']}; {row['distance_km']:.1f} km away "
@@ -721,39 +746,55 @@ def fixed_text(values: np.ndarray, digits: int) -> np.ndarray:
     return out
 
 
+def round_exact(values: np.ndarray, digits: int) -> np.ndarray:
+    """Python's ``round(v, digits)`` for every value, vectorised: numpy's scaled rounding
+    agrees except within 1e-6 of a rounding tie, where Python's own round is used."""
+    v = np.asarray(values, dtype=float)
+    scaled = v * 10.0**digits
+    out = np.round(v, digits)
+    with np.errstate(invalid="ignore"):
+        frac = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5)
+        risky = np.isfinite(v) & ((frac <= 1e-6) | (np.abs(scaled) >= 1e9))
+    rest = np.flatnonzero(risky)
+    if len(rest):
+        out[rest] = [round(x, digits) for x in v[rest].tolist()]
+    return out
+
+
 def _lookup_text(values: np.ndarray, fmt) -> np.ndarray:
     """``fmt(value)`` per element, called once per distinct value (hashable values)."""
     codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     return np.array([fmt(u) for u in uniq] + [None], dtype=object)[:-1][codes]
 
 
-def _explain_column(ctx: AnalysisContext, out: pd.DataFrame, partner: np.ndarray) -> list[str]:
-    """The ``explain`` text of every row of a match frame, built column by column: the same
-    text as :func:`_explain` row by row (tested), with each number formatted through
-    :func:`fixed_text` and each partner's or need's text made once."""
-    n = len(out)
+def _explain_column(ctx: AnalysisContext, col: dict, partner: np.ndarray) -> list[str]:
+    """The ``explain`` text of every row of a match frame (``col``: its columns as numpy
+    arrays), built column by column: the same text as :func:`_explain` row by row (tested),
+    with each number formatted through :func:`fixed_text` and each partner's text made once,
+    for the partners shown only."""
+    n = len(partner)
     if n == 0:
         return []
     w = _weights(ctx.settings)
-    col = {c: out[c].to_numpy() for c in out.columns if c != "languages"}
+    pc = _partner_columns(ctx)
     # per partner (only the partners shown): name, languages, capacity, verified, MOU
     uniq, inv = np.unique(partner, return_inverse=True)
     first = np.zeros(len(uniq), dtype=np.int64)
     first[inv[::-1]] = np.arange(n)[::-1]
-    langs = out["languages"].to_numpy(dtype=object)[first]
+    langs = pc["languages"][uniq]
     lang_txt = _lookup_text(
         np.array([tuple(x) for x in langs] + [None], dtype=object)[:-1], _fmt_langs
     )
-    cap = col["capacity"][first]
+    cap = ctx.capacity[uniq]
     cap_txt = np.array(
         ["unknown capacity" if pd.isna(c) else f"capacity {c:g}" for c in cap.tolist()] + [None],
         dtype=object,
     )[:-1]
-    lv = col["last_verified"][first]
+    lv = pc["last_verified"][uniq]
     lv_txt = np.array([x or "never verified" for x in lv.tolist()] + [None], dtype=object)[:-1]
     ver = fixed_text(col["verified_part"][first], 2)
     mou = fixed_text(col["mou_part"][first], 2)
-    mou_st = col["mou_status"][first]
+    mou_st = ctx.mou_status[uniq]
     per_partner = [f"; {c} -> capacity " for c in cap_txt.tolist()]  # capacity part follows per row
     tail = np.array(
         [
@@ -766,7 +807,7 @@ def _explain_column(ctx: AnalysisContext, out: pd.DataFrame, partner: np.ndarray
         dtype=object,
     )[:-1][inv]
     cap_head = np.array(per_partner + [None], dtype=object)[:-1][inv]
-    names = col["partner_name"][first][inv]
+    names = pc["name"][uniq][inv]
     lang_txt = lang_txt[inv]
     ver_t, mou_t = ver[inv], mou[inv]
     # per row numbers
@@ -854,6 +895,24 @@ def _partner_columns(ctx: AnalysisContext) -> dict[str, np.ndarray]:
     return ctx.cache["match_pcols"]
 
 
+def _take_text(ctx: AnalysisContext | None, name: str, values: np.ndarray, idx: np.ndarray):
+    """``values[idx]`` as the column pandas would infer for it: text columns are converted to
+    pandas' (Arrow) string array once per context and taken from there, instead of inferring
+    and converting every row of the output (the same dtype and values)."""
+    key = ("text_col", name)
+    arr = None if ctx is None else ctx.cache.get(key)
+    if arr is None:
+        arr = pd.Series(values, copy=False).array
+        if ctx is not None:
+            ctx.cache[key] = arr
+    if not isinstance(arr.dtype, pd.StringDtype):
+        return values[idx]
+    out = arr.take(idx)
+    if len(out) == 0 or out.isna().all():  # pandas infers object for no text at all
+        return values[idx]
+    return out
+
+
 def pairs_frame(
     ctx: AnalysisContext, pairs: Pairs | Sequence[Pairs], *, explain: bool = True
 ) -> pd.DataFrame:
@@ -891,44 +950,49 @@ def pairs_frame(
     order = np.lexsort((rank, need_rank, a["school"]))
     a = {f: v[order] for f, v in a.items()}
     school, partner = a["school"], a["partner"]
-    need = need_codes[part_of[order]]
     labels = {n: tax.label(n) for n in need_codes}
     needed = [x for chunk in cols["needed"] for x in chunk]
-    out = pd.DataFrame(
-        {
-            "school_id": sch["school_id"].to_numpy()[school],
-            "school_name": sch["school_name"].to_numpy()[school],
-            "district_id": sch["district_id"].to_numpy()[school],
-            "need": need,
-            "need_label": np.array([labels[n] for n in need], dtype=object),
-            "families_display": np.concatenate(cols["display"])[order],
-            "rank": rank[order].astype(int),
-            "partner_id": pc["partner_id"][partner],
-            "partner_name": pc["name"][partner],
-            "category": pc["category"][partner],
-            "serves": True,
-            "distance_km": np.round(a["distance_km"], 3),
-            "within_reach": a["within_reach"] | a["in_zone"],
-            "in_zone": a["in_zone"],
-            "reach_km": np.concatenate(cols["reach"])[order],
-            # list cells are shared between rows (read-only by convention, as in a frame copy)
-            "languages": pc["languages"][partner],
-            "languages_needed": np.array(needed + [None], dtype=object)[:-1][order],
-            "language_coverage": a["language_coverage"],
-            "language_coverage_estimated": a["language_estimated"],
-            "distance_decay": a["distance_decay"],
-            "capacity_part": a["capacity_part"],
-            "verified_part": a["verified_part"],
-            "mou_part": a["mou_part"],
-            "score": a["score"],
-            "mou_status": ctx.mou_status[partner],
-            "last_verified": pc["last_verified"][partner],
-            "stale": ctx.stale[partner],
-            "example": pc["example"][partner],
-            "capacity": ctx.capacity[partner],
-        }
-    )
-    out["explain"] = _explain_column(ctx, out, partner) if explain else ""
+    need_pos = part_of[order]
+    label_arr = np.array([labels[n] for n in need_codes], dtype=object)
+    data = {
+        "school_id": _take_text(ctx, "school_id", sch["school_id"].to_numpy(), school),
+        "school_name": _take_text(ctx, "school_name", sch["school_name"].to_numpy(), school),
+        "district_id": _take_text(ctx, "district_id", sch["district_id"].to_numpy(), school),
+        "need": _take_text(None, "need", need_codes, need_pos),
+        "need_label": _take_text(None, "need_label", label_arr, need_pos),
+        "families_display": np.concatenate(cols["display"])[order],
+        "rank": rank[order].astype(int),
+        "partner_id": _take_text(ctx, "partner_id", pc["partner_id"], partner),
+        "partner_name": _take_text(ctx, "partner_name", pc["name"], partner),
+        "category": _take_text(ctx, "category", pc["category"], partner),
+        "serves": True,
+        "distance_km": np.round(a["distance_km"], 3),
+        "within_reach": a["within_reach"] | a["in_zone"],
+        "in_zone": a["in_zone"],
+        "reach_km": np.concatenate(cols["reach"])[order],
+        # list cells are shared between rows (read-only by convention, as in a frame copy)
+        "languages": pc["languages"][partner],
+        "languages_needed": np.array(needed + [None], dtype=object)[:-1][order],
+        "language_coverage": a["language_coverage"],
+        "language_coverage_estimated": a["language_estimated"],
+        "distance_decay": a["distance_decay"],
+        "capacity_part": a["capacity_part"],
+        "verified_part": a["verified_part"],
+        "mou_part": a["mou_part"],
+        "score": a["score"],
+        "mou_status": _take_text(ctx, "mou_status", ctx.mou_status, partner),
+        "last_verified": _take_text(ctx, "last_verified", pc["last_verified"], partner),
+        "stale": ctx.stale[partner],
+        "example": pc["example"][partner],
+        "capacity": ctx.capacity[partner],
+    }
+    out = pd.DataFrame(data)
+    if explain:
+        text = {k: v for k, v in data.items() if isinstance(v, np.ndarray)}
+        text["need_label"] = label_arr[need_pos]
+        out["explain"] = _explain_column(ctx, text, partner)
+    else:
+        out["explain"] = ""
     return out[MATCH_COLUMNS]
 
 
@@ -967,8 +1031,8 @@ def match_all(
             _, near = nearest_beyond(ctx, need, lacking)
             ok = near >= 0
             extra = score_pairs(ctx, need, lacking[ok], extra=(lacking[ok], near[ok]))
-            pairs = concat_pairs(pairs, extra)
-        ranked.append(top_k(pairs, limit))
+            pairs = top_k(concat_pairs(pairs, extra), limit)
+        ranked.append(pairs)  # in top_k order (best_pairs returns it so)
     return pairs_frame(ctx, ranked, explain=explain)
 
 

@@ -47,12 +47,16 @@ from assetmap.index import PartnerIndex
 from assetmap.languages import load_languages
 from assetmap.match import (
     AnalysisContext,
+    _lookup_text,
+    _need_displays,
     _require_index,
     _schools_with_need,
     best_pairs,
+    fixed_text,
     nearest_beyond,
     needs_of,
     prepare,
+    round_exact,
 )
 from assetmap.needs import UNKNOWN_LANGUAGE, NeedProfile
 from assetmap.netsolve import (
@@ -290,15 +294,17 @@ def _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps) -> pd.DataFr
     sch = ctx.schools
     sid = sch["school_id"].to_numpy(dtype=object)[sp]
     need_arr = np.array(needs, dtype=object)[n_all]
-    small_d, need_d, _ = ctx.displays()
-    needed_codes: dict[bytes, list[str]] = {}
-    needed_list = []
-    for row in needed[s_all, n_all]:
-        key = row.tobytes()
-        if key not in needed_codes:
-            needed_codes[key] = [str(x) for x in langs[row]]
-        needed_list.append(list(needed_codes[key]))
-    pt = _ptext(ctx)
+    # languages needed: one list per distinct (school, need) language set, a copy per row
+    rows_needed = needed[s_all, n_all]
+    if len(rows_needed):
+        uniq, inv = np.unique(np.packbits(rows_needed, axis=1), axis=0, return_inverse=True)
+        bits = np.unpackbits(uniq, axis=1, count=rows_needed.shape[1]).astype(bool)
+        tables = [[str(x) for x in langs[b]] for b in bits]
+        needed_list = [list(tables[i]) for i in np.asarray(inv).ravel().tolist()]
+    else:
+        needed_list = []
+    shown = np.unique(p_all[p_all >= 0])
+    pt = _ptext(ctx, shown)
     pj = np.where(p_all >= 0, p_all, len(ctx.index.partners))
 
     def part(values: np.ndarray) -> pd.Series:
@@ -306,11 +312,10 @@ def _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps) -> pd.DataFr
         return pd.Series(np.append(np.asarray(values, dtype=object), None)[pj], dtype=object)
 
     def num(values: np.ndarray, digits: int) -> pd.Series:
-        vals = np.append(np.asarray(values, dtype=float), np.nan)[src].tolist()
-        return pd.Series(
-            [None if g else round(v, digits) for v, g in zip(vals, is_gap.tolist(), strict=True)],
-            dtype=object,
-        )
+        vals = round_exact(np.append(np.asarray(values, dtype=float), np.nan)[src], digits)
+        out = vals.astype(object)
+        out[is_gap] = None
+        return pd.Series(out, dtype=object)
 
     lang_lists = pc["languages"]
     frame = pd.DataFrame(
@@ -319,7 +324,10 @@ def _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps) -> pd.DataFr
             "school_name": pd.Series(sch["school_name"].to_numpy(dtype=object)[sp], dtype=object),
             "district_id": pd.Series(sch["district_id"].to_numpy(dtype=object)[sp], dtype=object),
             "need": pd.Series(need_arr, dtype=object),
-            "need_label": pd.Series([tax.label(n) for n in need_arr], dtype=object),
+            "need_label": pd.Series(
+                np.array([tax.label(n) for n in needs] + [None], dtype=object)[:-1][n_all],
+                dtype=object,
+            ),
             "role": pd.Series(
                 np.where(is_gap, "gap", np.where(r_all == 1, "lead", "backup")), dtype=object
             ),
@@ -328,9 +336,7 @@ def _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps) -> pd.DataFr
             "partner_name": part(pc["name"]),
             "category": part(pc["category"]),
             "distance_km": num(dkm, 3),
-            "languages": pd.Series(
-                [list(lang_lists[p]) if p >= 0 else [] for p in p_all.tolist()], dtype=object
-            ),
+            "languages": pd.Series(_list_copies(lang_lists, p_all), dtype=object),
             "languages_needed": pd.Series(needed_list, dtype=object),
             "language_coverage": num(cov, 4),
             "score": num(sco, 4),
@@ -346,13 +352,7 @@ def _frame(ctx, pos, needs, batch, choice, dist, cover_share, gaps) -> pd.DataFr
             "address": part(pt["address"]),
             "hours": part(pt["hours"]),
             "website": part(pt["website"]),
-            "families_display": pd.Series(
-                [
-                    small_d.get(s) or need_d.get((s, n), "")
-                    for s, n in zip(sid.tolist(), need_arr.tolist(), strict=True)
-                ],
-                dtype=object,
-            ),
+            "families_display": pd.Series(_displays(ctx, needs, n_all, sp), dtype=object),
         }
     )
     leads = frame[frame["role"] == "lead"].groupby("partner_id")["school_id"].nunique()
@@ -384,41 +384,54 @@ def _row_names(ctx: AnalysisContext, masks: np.ndarray, lead: bool) -> list[str]
 
 
 def _reasons(ctx, needs, s_c, n_c, rank, ppos, cov, sco, dkm, speaks, adds, pos, tax) -> list[str]:
-    """Why each chosen partner is there (lead: coverage and languages; backup: what it adds)."""
+    """Why each chosen partner is there (lead: coverage and languages; backup: what it adds).
+
+    Built column by column: numbers through :func:`assetmap.match.fixed_text`, language
+    lists once per distinct set, "also chosen for" once per distinct set of needs."""
+    n = len(s_c)
+    if n == 0:
+        return []
     names = _pcols(ctx)["name"][ppos].tolist()
-    labels = [tax.label(n) for n in needs]
+    labels = [tax.label(x) for x in needs]
+    label_of = np.array(labels + [None], dtype=object)[:-1][n_c].tolist()
     speaks_txt = _row_names(ctx, speaks, True)
     adds_txt = _row_names(ctx, adds, False)
     speaks_any = speaks.any(axis=1).tolist()
     adds_any = adds.any(axis=1).tolist()
-    # other needs the same partner is chosen for at the same school
-    chosen_for: dict[tuple[int, int], list[int]] = {}
-    rows = list(zip(s_c.tolist(), n_c.tolist(), rank.tolist(), ppos.tolist(), strict=True))
-    for s, n, _, p in rows:
-        chosen_for.setdefault((s, p), []).append(n)
+    # other needs the same partner is chosen for at the same school: a bit mask of needs
+    # per (school, partner), minus the row's own need
+    _, group = np.unique(s_c * (len(ctx.index.partners) + 1) + ppos, return_inverse=True)
+    bit = np.left_shift(np.int64(1), n_c.astype(np.int64))
+    mask = np.bincount(group, weights=bit).astype(np.int64)  # each need once per group
+    others = mask[group] & ~bit
+
+    def also_text(m: int) -> str:
+        if not m:
+            return ""
+        other = sorted({labels[x] for x in range(len(labels)) if m >> x & 1})
+        return f" Also chosen for {', '.join(other)} (fewer partners to coordinate)."
+
+    also = _lookup_text(others, also_text).tolist()
     mou = ctx.mou_status[ppos].tolist()
-    dist_txt = [f"{d:.1f}" for d in dkm.tolist()]
+    dist_txt = fixed_text(dkm, 1).tolist()
+    pct = fixed_text(np.asarray(cov, dtype=float) * 100, 0).tolist()
+    sco_txt = fixed_text(sco, 2).tolist()
     out = []
-    for i, (s, n, r, p) in enumerate(rows):
+    for i, r in enumerate(rank.tolist()):
         if r == 1:
             head = (
-                f"Lead for {labels[n]}: {names[i]} serves the need {dist_txt[i]} km away "
-                f"and works in languages covering {cov[i]:.0%} of the need's families"
+                f"Lead for {label_of[i]}: {names[i]} serves the need {dist_txt[i]} km away "
+                f"and works in languages covering {pct[i]}% of the need's families"
             )
             lang_txt = f" ({speaks_txt[i]})" if speaks_any[i] else " (English)"
         else:
-            head = f"Backup {r - 1} for {labels[n]}: {names[i]}, {dist_txt[i]} km away"
+            head = f"Backup {r - 1} for {label_of[i]}: {names[i]}, {dist_txt[i]} km away"
             lang_txt = (
                 f"; adds {adds_txt[i]} for families the lead does not cover"
                 if adds_any[i]
                 else "; same language coverage as the partners above, next best score"
             )
-        also = ""
-        others = chosen_for[(s, p)]
-        if len(others) > 1:
-            other = sorted({labels[x] for x in others if x != n})
-            also = f" Also chosen for {', '.join(other)} (fewer partners to coordinate)."
-        out.append(f"{head}{lang_txt}; match score {sco[i]:.2f}, MOU {mou[i]}.{also}")
+        out.append(f"{head}{lang_txt}; match score {sco_txt[i]}, MOU {mou[i]}.{also[i]}")
     return out
 
 
@@ -446,22 +459,47 @@ def _pcols(ctx: AnalysisContext) -> dict[str, np.ndarray]:
     return ctx.cache["pcols"]
 
 
-def _ptext(ctx: AnalysisContext) -> dict[str, np.ndarray]:
-    """Per partner: cleaned contact texts (None when empty) and flags, computed once."""
-    if "ptext" not in ctx.cache:
-        p = _pcols(ctx)
-        n = len(p["name"])
-        addr = np.empty(n, dtype=object)
-        for i, (a, c, s) in enumerate(zip(p["address"], p["city"], p["sensitive"], strict=True)):
-            text = ", ".join(x for x in (_text(a), _text(c)) if x)
-            # never show a sensitive site's address (e.g. a DV shelter)
-            addr[i] = None if bool(s) or not text else text
-        ctx.cache["ptext"] = {
-            "address": addr,
-            **{
-                k: np.array([_text(v) for v in p[k]] + [None], dtype=object)[:-1]
-                for k in ("phone", "hours", "website")
-            },
-            "example": np.array([bool(v) for v in p["example"]], dtype=bool),
-        }
-    return ctx.cache["ptext"]
+def _ptext(ctx: AnalysisContext, shown: np.ndarray) -> dict[str, np.ndarray]:
+    """Per partner: cleaned contact texts (None when empty) and flags, full length, filled
+    in for the ``shown`` partner positions only (the rest stay None/False)."""
+    p = _pcols(ctx)
+    n = len(p["name"])
+    shown = np.asarray(shown, dtype=np.int64)
+    addr = np.full(n, None, dtype=object)
+    for i, a, c, s in zip(
+        shown.tolist(),
+        p["address"][shown].tolist(),
+        p["city"][shown].tolist(),
+        p["sensitive"][shown].tolist(),
+        strict=True,
+    ):
+        text = ", ".join(x for x in (_text(a), _text(c)) if x)
+        # never show a sensitive site's address (e.g. a DV shelter)
+        addr[i] = None if bool(s) or not text else text
+    out = {"address": addr}
+    for k in ("phone", "hours", "website"):
+        col = np.full(n, None, dtype=object)
+        col[shown] = np.array([_text(v) for v in p[k][shown]] + [None], dtype=object)[:-1]
+        out[k] = col
+    example = np.zeros(n, dtype=bool)
+    example[shown] = [bool(v) for v in p["example"][shown]]
+    out["example"] = example
+    return out
+
+
+def _list_copies(lists: np.ndarray, positions: np.ndarray) -> list[list]:
+    """A fresh list per row: ``list(lists[p])`` for p >= 0, [] for -1; each partner's list
+    is read once."""
+    uniq, inv = np.unique(positions, return_inverse=True)
+    tables = [list(lists[p]) if p >= 0 else [] for p in uniq.tolist()]
+    return [list(tables[i]) for i in np.asarray(inv).ravel().tolist()]
+
+
+def _displays(ctx: AnalysisContext, needs: list[str], need_idx: np.ndarray, school_pos: np.ndarray):
+    """The suppressed family-count display per row (school position, need index)."""
+    out = np.empty(len(need_idx), dtype=object)
+    for k, need in enumerate(needs):
+        rows = np.flatnonzero(need_idx == k)
+        if len(rows):
+            out[rows] = _need_displays(ctx, need)[school_pos[rows]]
+    return out

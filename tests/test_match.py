@@ -168,3 +168,10 @@ def test_fixed_text_equals_python_formatting_including_rounding_ties():
     for digits in (0, 1, 2, 3):
         got = fixed_text(values, digits).tolist()
         assert got == [f"{v:.{digits}f}" for v in values.tolist()], digits
+
+
+def test_never_verified_partner_is_explained_as_such(setup):
+    res = run(setup)
+    row = res[(res["school_id"] == "S_A") & (res["partner_id"] == "p_food_pt")].iloc[0]
+    assert "verified: never verified -> 0.00" in row["explain"]
+    assert not res["explain"].str.contains("verified: nan").any()
