@@ -188,3 +188,41 @@ def test_find_help_program_cards_escape_program_text_and_hide_staff_only_program
     html = _html(fh)
     assert "Homework club" in html and "&lt;script&gt;" in html and "<script>window" not in html
     assert "Staff planning night" not in html
+
+
+def test_staff_edit_a_program_keeps_versions_and_can_retire_it():
+    import os
+
+    from assetmap.programs import list_programs, program_history
+    from assetmap.store import open_store
+
+    at = _app("admin").run()
+    at.switch_page("views/programs.py").run()
+    at.text_input(key="prog_name").set_value("Community Cafe nights")
+    at.selectbox(key="prog_partner").set_value(LIBRARY)
+    at.multiselect(key="prog_days").set_value(["TH"])
+    [b for b in at.button if b.label == "Save program"][0].click()
+    at.run()
+    assert any("version 1" in s.value for s in at.success), [e.value for e in at.error]
+    with open_store(os.environ["ASSETMAP_STORE_URL"]) as store:
+        pid = [p for p in list_programs(store) if p["name"] == "Community Cafe nights"][0][
+            "program_id"
+        ]
+    at = _app("admin").run()
+    at.switch_page("views/programs.py").run()
+    at.selectbox(key="prog_edit").set_value(pid).run()
+    # the form is filled from the stored program
+    assert at.text_input(key="prog_name").value == "Community Cafe nights"
+    assert at.multiselect(key="prog_days").value == ["TH"]
+    at.multiselect(key="prog_principles").set_value(["listening"])
+    [b for b in at.button if b.label == "Save program"][0].click()
+    at.run()
+    assert any("version 2" in s.value for s in at.success), [e.value for e in at.error]
+    [b for b in at.button if b.label == "Retire this program"][0].click()
+    at.run()
+    assert any("Retired" in s.value for s in at.success)
+    with open_store(os.environ["ASSETMAP_STORE_URL"]) as store:
+        hist = program_history(store, pid)
+        assert [h["action"] for h in hist] == ["create", "update", "retire"]
+        assert hist[1]["record"]["principles"] == ["listening"]
+        assert pid not in {p["program_id"] for p in list_programs(store)}

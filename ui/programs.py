@@ -22,6 +22,7 @@ from assetmap.programs import list_programs, read_programs, save_program, to_tab
 from ui import cache, registry, widgets
 
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+AUDIENCES = ["families", "parents", "students", "students_with_disabilities", "staff"]
 DAY_LABELS = dict(zip(DAYS, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], strict=True))
 
 
@@ -79,6 +80,32 @@ def add_program_form(principal: Any) -> None:
     )
     options, labels = _partner_options(principal)
     langs = cache.languages()
+    editable = {p["program_id"]: p for p in programs_for(principal)}
+    editing = st.selectbox(
+        "Edit an existing program, or add a new one",
+        ["", *editable],
+        format_func=lambda i: "— a new program —" if i == "" else editable[i]["name"],
+        key="prog_edit",
+        on_change=_prefill,
+        args=(editable,),
+    )
+    current = editable.get(editing)
+    if current is not None:
+        extra = len(current.get("schedules") or []) - 1
+        st.caption(
+            f"Version {current['version']}, last saved by {current['updated_by']}."
+            + (
+                f" The form edits the first schedule; its {extra} other schedules are kept."
+                if extra > 0
+                else ""
+            )
+        )
+        if st.button("Retire this program", key="prog_retire"):
+            from assetmap.programs import retire_program
+
+            retire_program(registry.store(), current["program_id"], by=principal.user)
+            st.success(f"Retired “{current['name']}” (kept with its history and outcomes).")
+            return
     with st.form("prog_add", clear_on_submit=False):
         name = st.text_input("Program name", key="prog_name", placeholder="e.g. Parent Academy")
         description = st.text_area("Description (optional)", key="prog_description")
@@ -126,7 +153,7 @@ def add_program_form(principal: Any) -> None:
             )
             audience = st.multiselect(
                 "For whom",
-                ["families", "parents", "students", "students_with_disabilities", "staff"],
+                AUDIENCES,
                 key="prog_audience",
             )
         with c2:
@@ -165,6 +192,8 @@ def add_program_form(principal: Any) -> None:
         submitted = st.form_submit_button("Save program", type="primary")
     if not submitted:
         return
+    if not partner and where == "partner_site":
+        where = "school" if at_school else "online"
     for sid in [*served, *([at_school] if at_school else [])]:
         if not can(
             principal, "edit_network", {"school_id": sid, "district_id": widgets.district_of(sid)}
@@ -198,12 +227,62 @@ def add_program_form(principal: Any) -> None:
         "shared_staffing": shared,
         "public": public,
     }
+    if current is not None:
+        raw["program_id"] = current["program_id"]
+        raw["plays"] = current.get("plays") or []
+        raw["schedules"] = raw["schedules"] + list(current.get("schedules") or [])[1:]
+        raw["capacity"] = current.get("capacity")
     try:
-        rec = save_program(registry.store(), raw, by=principal.user)
+        rec = save_program(
+            registry.store(),
+            raw,
+            by=principal.user,
+            expect_version=None if current is None else int(current["version"]),
+        )
     except Exception as exc:  # noqa: BLE001 - an InputError names the field; anything else is shown too
         st.error(str(exc))
         return
     st.success(f"Saved “{rec['name']}” (version {rec['version']}).")
+
+
+def _prefill(editable: dict[str, dict[str, Any]]) -> None:
+    """Fill the form's widgets from the program chosen for editing (or clear them)."""
+    p = editable.get(st.session_state.get("prog_edit") or "")
+    state = st.session_state
+    if p is None:
+        for k in ("prog_name", "prog_description"):
+            state[k] = ""
+        return
+    first = (p.get("schedules") or [{}])[0]
+
+    def hhmm(v: Any, default: dt.time) -> dt.time:
+        try:
+            return dt.time.fromisoformat(str(v))
+        except ValueError:
+            return default
+
+    state["prog_name"] = p["name"]
+    state["prog_description"] = p.get("description") or ""
+    state["prog_partner"] = p.get("partner_id") or ""
+    state["prog_where"] = p.get("location_type") or "online"
+    state["prog_at_school"] = p.get("location_school_id") or ""
+    state["prog_schools"] = list(p.get("school_ids") or [])
+    state["prog_langs"] = list(p.get("languages") or [])
+    state["prog_cost"] = p.get("cost") or "unknown"
+    state["prog_audience"] = [a for a in p.get("audience") or [] if a in AUDIENCES]
+    state["prog_principles"] = list(p.get("principles") or [])
+    state["prog_impact"] = p.get("impact_level") or framework().levels[0].id
+    state["prog_days"] = [d for d in str(first.get("byday") or "").split(",") if d in DAYS]
+    state["prog_opens"] = hhmm(first.get("opens_at"), dt.time(18, 0))
+    state["prog_closes"] = hhmm(first.get("closes_at"), dt.time(20, 0))
+    state["prog_from"] = (
+        dt.date.fromisoformat(first["valid_from"]) if first.get("valid_from") else None
+    )
+    state["prog_to"] = dt.date.fromisoformat(first["valid_to"]) if first.get("valid_to") else None
+    ada = p.get("ada_accessible")
+    state["prog_ada"] = "unknown" if ada is None else ("yes" if ada else "no")
+    state["prog_shared"] = bool(p.get("shared_staffing"))
+    state["prog_public"] = bool(p.get("public", True))
 
 
 def outcome_form(principal: Any) -> None:

@@ -69,9 +69,10 @@ with st.container(key="family"):
             when=when,
             programs=programs,
         )
-        family.show_programs(
-            t, family.programs_near(programs, origin, radius_km=radius, when=when), lang=lang
-        )
+        if need == "all":  # programs carry no need codes: listed while no need is chosen
+            family.show_programs(
+                t, family.programs_near(programs, origin, radius_km=radius, when=when), lang=lang
+            )
         family.show_results(t, results, lang=lang, origin=origin, within=within, radius_km=radius)
         family.show_confidential(
             t,
