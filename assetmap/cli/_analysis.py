@@ -78,6 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--district", help="district id or name")
     p.add_argument("--school", action="append", default=[], help="school id or name")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _travel_args(p)
     _engine_args(p)
     p.set_defaults(handler=_gaps)
 
@@ -116,6 +117,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # ------------------------------------------------------------------------------ helpers
+def _travel_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mode",
+        choices=("walk", "drive"),
+        help="reach in travel minutes (config/roads.toml [reach_minutes]) instead of km; on "
+        "the workspace's road network ('assetmap roads import'), else estimated",
+    )
+    p.add_argument("--max-minutes", type=float, help="one reach in minutes for every need")
+    p.add_argument(
+        "--roads-store",
+        metavar="LOCATION",
+        help="workspace whose road network --mode uses (default: settings store_location)",
+    )
+
+
+def _roads(args: argparse.Namespace):
+    from assetmap.roads import load_network
+    from assetmap.settings import get_settings
+
+    if args.max_minutes is not None and not args.mode:
+        raise InputError("--max-minutes needs a travel mode, e.g. --mode walk --max-minutes 20")
+    if args.max_minutes is not None and not (0 < args.max_minutes < 1e6):
+        raise InputError(
+            f"--max-minutes must be a positive number, e.g. 20; got {args.max_minutes}"
+        )
+    return load_network(args.roads_store or get_settings().store_location)
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return [_plain(x) for x in v.tolist()]
@@ -294,6 +323,8 @@ def _gaps(args: argparse.Namespace) -> int:
         ids = ctx.schools.loc[ctx.schools["district_id"].astype(str) == did, "school_id"].tolist()
         if not ids:
             raise InputError(f"district {did} has no surveyed schools")
+    if args.mode or args.max_minutes is not None:
+        return _gaps_in_minutes(args, ctx, ids)
     if _dask(args):
         g = _on_dask(args, ("gaps",), ids, profile, ctx, schools)["gaps"]
     else:
@@ -316,6 +347,37 @@ def _gaps(args: argparse.Namespace) -> int:
             )
             print(
                 f"  {r.gap_kind} gap: {what} (families {r.families_display}; reach {r.reach_km:g} km; {near})"
+            )
+    return 0
+
+
+def _gaps_in_minutes(args: argparse.Namespace, ctx, ids) -> int:
+    from assetmap.roads import gaps_in_minutes
+
+    roads = _roads(args)
+    g = gaps_in_minutes(ctx, ids, mode=args.mode, roads=roads, max_minutes=args.max_minutes)
+    if args.json:
+        _dump({"gaps": _records(g), "travel_time_basis": "network" if roads else "estimated"})
+        return 0
+    verb = {"walk": "walk", "drive": "drive"}[args.mode]
+    if roads is None:
+        print("note: no road network imported: minutes are ESTIMATED from straight-line distance")
+    if g.empty:
+        print(f"No gaps: every reported need has a partner within its reach by {verb}.")
+        return 0
+    for (sid, name), rows in g.groupby(["school_id", "school_name"], sort=False):
+        print(f"{name} ({sid})")
+        for r in rows.itertuples():
+            what = f"{r.need} help" if r.gap_kind == "need" else f"{r.need} help in {r.language}"
+            est = " (estimated)" if r.travel_time_basis == "estimated" else ""
+            near = (
+                f"nearest {r.nearest_partner_name}, {r.nearest_travel_minutes:.0f} min{est}"
+                if isinstance(r.nearest_partner_name, str)
+                else f"none within {2 * r.reach_minutes:g} min"
+            )
+            print(
+                f"  no {what} within a {r.reach_minutes:g}-minute {verb} "
+                f"(families {r.families_display}; {near})"
             )
     return 0
 

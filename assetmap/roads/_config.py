@@ -31,6 +31,16 @@ class RoadConfig:
     circuity: float = 1.3
     estimate_walk_kmh: float = 4.8
     estimate_drive_kmh: float = 40.0
+    reach_minutes_by_mode: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def reach_minutes(self, mode: str, need: str) -> float:
+        """Reach in minutes for a need code (its top level) in ``mode`` (default 20 walking,
+        15 driving when the config gives none)."""
+        table = self.reach_minutes_by_mode.get(mode, {})
+        fallback = table.get("default", 20.0 if mode == "walk" else 15.0)
+        return float(table.get(need.split(".")[0], fallback))
 
     def connector_kmh(self, mode: str) -> float:
         """Speed from a point to its nearest street for ``mode``."""
@@ -43,12 +53,6 @@ class RoadConfig:
     def estimate_kmh(self, mode: str) -> float:
         """Straight-line fallback speed for ``mode``."""
         return self.estimate_walk_kmh if mode == "walk" else self.estimate_drive_kmh
-
-    def top_kmh(self, mode: str) -> float:
-        """The fastest speed anything moves at in ``mode`` (bounds straight-line search)."""
-        if mode == "walk":
-            return max(self.walk_kmh, self.walk_connector_kmh)
-        return max([self.drive_connector_kmh, *self.drive_speeds_kmh.values()])
 
 
 def _positive(name: str, value: object) -> float:
@@ -95,6 +99,14 @@ def load_road_config(path: Path | None = None) -> RoadConfig:
         estimate_walk_kmh=_positive("estimate.walk_kmh", est.get("walk_kmh", d.estimate_walk_kmh)),
         estimate_drive_kmh=_positive(
             "estimate.drive_kmh", est.get("drive_kmh", d.estimate_drive_kmh)
+        ),
+        reach_minutes_by_mode=MappingProxyType(
+            {
+                str(m): MappingProxyType(
+                    {str(k): _positive(f"reach_minutes.{m}.{k}", v) for k, v in t.items()}
+                )
+                for m, t in raw.get("reach_minutes", {}).items()
+            }
         ),
     )
 
