@@ -22,19 +22,21 @@ True
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
 import pandas as pd
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.plugins import MarkerCluster
@@ -842,8 +844,70 @@ def _bounds(points: Iterable[tuple[float, float]]) -> list[list[float]] | None:
     return [[min(lats), min(lons)], [max(lats), max(lons)]]
 
 
+#: Leaflet and its plugins, vendored (assetmap/static, see its README) and inlined into
+#: every map document: a map loads no script or style from any CDN (issue 10).
+_ASSET_JS = ("leaflet.js", "leaflet.markercluster.js", "leaflet.featuregroup.subgroup.js")
+_ASSET_CSS = ("leaflet.css", "MarkerCluster.css", "MarkerCluster.Default.css")
+
+
+@functools.cache
+def _inline_assets() -> str:
+    """``<style>`` and ``<script>`` blocks of the vendored Leaflet files (read once)."""
+    base = resources.files("assetmap") / "static"
+    parts = []
+    for name in _ASSET_CSS:
+        text = (base / name).read_text(encoding="utf-8")
+        if "</style" in text.lower():
+            raise RuntimeError(f"assetmap/static/{name} cannot be inlined")
+        parts.append(f"<style>/* {name} */\n{text}</style>")
+    for name in _ASSET_JS:
+        text = (base / name).read_text(encoding="utf-8")
+        if "</script" in text.lower():
+            raise RuntimeError(f"assetmap/static/{name} cannot be inlined")
+        parts.append(f"<script>/* {name} */\n{text}</script>")
+    return "\n".join(parts)
+
+
+class _Raw(Element):
+    """Text placed in the page as it is: rendered as a variable, never compiled as a
+    template (so the vendored code never meets branca's second Jinja pass)."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class _LocalAssets(MacroElement):
+    """Inline Leaflet, markercluster and the sub-group plugin in the page ``<head>`` and
+    drop every element's CDN links (folium's defaults: Leaflet, jQuery, Bootstrap,
+    Font Awesome, awesome-markers, markercluster)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "AssetmapLocalAssets"
+
+    def render(self, **kwargs: Any) -> None:  # noqa: ARG002 - branca's signature
+        root = self._parent
+        stack = [root]
+        while stack:
+            el = stack.pop()
+            if isinstance(el, JSCSSMixin):
+                el.default_js = []
+                el.default_css = []
+            stack.extend(getattr(el, "_children", {}).values())
+        figure = self.get_root()
+        figure.header.add_child(_Raw(_inline_assets()), name="assetmap_assets", index=0)
+
+
 def _new_map(
-    center: Sequence[float] | None, zoom: int | None, height: Any, width: Any
+    center: Sequence[float] | None,
+    zoom: int | None,
+    height: Any,
+    width: Any,
+    *,
+    tiles: bool = True,
 ) -> folium.Map:
     settings = get_settings()
     start = list(center) if center is not None else list(settings.default_center)
@@ -856,8 +920,11 @@ def _new_map(
         width=width,
         control_scale=True,
     )
+    m.default_js = []
+    m.default_css = []
+    _LocalAssets().add_to(m)
     _Helpers().add_to(m)
-    tiles = (settings.map_tiles or "").strip()
+    tiles = tiles and (settings.map_tiles or "").strip()
     if tiles:
         layer = folium.TileLayer(
             tiles, attr=settings.map_attribution or OSM_ATTRIBUTION, name="Base map", control=False
@@ -1354,11 +1421,14 @@ def family_map(
     zoom: int | None = None,
     height: int | str = 360,
     width: int | str = "100%",
+    tiles: bool = True,
 ) -> folium.Map:
     """A small map for the public family view: the search point and the nearby results.
 
     Only published partners are drawn; sensitive ones (safe havens) are never plotted.
-    Popup labels follow ``language`` when the translation catalogs are available.
+    Popup labels follow ``language`` when the translation catalogs are available. With
+    ``tiles=False`` no background tiles are requested (the plain background): used when
+    ``center`` is a family's home address, so no tile server learns where it is.
     """
     if center is None or len(center) != 2 or _finite_latlon(center[0], center[1]) is None:
         raise ValueError(f"family_map: center must be (lat, lon) in range, got {center!r}")
@@ -1379,7 +1449,7 @@ def family_map(
         distance=t("sheet.distance"),
         website=t("find.website"),
     )
-    m = _new_map(center, zoom or 13, height, width)
+    m = _new_map(center, zoom or 13, height, width, tiles=tiles)
     lat, lon = float(center[0]), float(center[1])
     folium.CircleMarker(
         location=[lat, lon],

@@ -641,3 +641,30 @@ def test_data_page_geocodes_partner_addresses_with_a_progress_bar(monkeypatch, t
             assert len(geo) == 2 and geo.geometry.notna().all()
         finally:
             get_settings.cache_clear()
+
+
+def test_find_help_asks_consent_again_for_a_new_address(monkeypatch, tmp_path):
+    """Issue 10 (4): consent covers one address; the next address is not sent unasked."""
+    from geoserver import ReplayServer
+
+    from assetmap.settings import get_settings
+
+    first, second = "200 Main Street, Hartford", "10 Park Street, Hartford"
+    with ReplayServer(known={first: (41.7655, -72.6737), second: (41.7601, -72.6900)}) as srv:
+        monkeypatch.setenv("ASSETMAP_CENSUS_GEOCODER_URL", srv.url)
+        monkeypatch.setenv("ASSETMAP_NOMINATIM_URL", srv.url)
+        monkeypatch.setenv("ASSETMAP_GEOCODE_CACHE_PATH", str(tmp_path / "geocode.sqlite"))
+        get_settings.cache_clear()
+        try:
+            at = _app().run()
+            at.text_input(key="find_place").set_value(first).run()
+            at.checkbox(key="find_consent").check().run()
+            assert not at.exception
+            assert len(srv.hits) == 1
+            at.text_input(key="find_place").set_value(second).run()
+            assert not at.exception
+            assert at.checkbox(key="find_consent").value is False
+            assert len(srv.hits) == 1  # the second address did not leave
+            assert 'class="am-card"' not in _html(at)
+        finally:
+            get_settings.cache_clear()

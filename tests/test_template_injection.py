@@ -128,3 +128,25 @@ def test_family_map_of_a_name_with_comment_opener_renders():
     )
     html = family_map(res, (41.76, -72.69)).get_root().render()
     assert "Pantry {#" in _shown(html)
+
+
+# --------------------------------------------------------------------------- issue 10 (4)
+@pytest.mark.parametrize("builder", list(_builders("x")))
+def test_no_map_loads_a_script_or_style_from_elsewhere(builder):
+    html = _builders("plain")[builder]().get_root().render()
+    assert not re.search(r"<script[^>]+src=", html), builder
+    assert not re.search(r"<link[^>]+href=", html), builder
+    for cdn in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "code.jquery.com", "unpkg.com"):
+        assert cdn not in html, (builder, cdn)
+    assert "L.markerClusterGroup" in html and "Leaflet 1.9.3" in html  # inlined
+
+
+def test_family_map_around_a_home_has_no_tile_layer():
+    from urllib.parse import urlsplit
+
+    from assetmap.settings import get_settings
+
+    host = urlsplit(get_settings().map_tiles.replace("{s}", "a")).hostname
+    res = partners().assign(published=True, sensitive=False)
+    assert host in family_map(res, (41.76, -72.69)).get_root().render()
+    assert host not in family_map(res, (41.76, -72.69), tiles=False).get_root().render()

@@ -78,6 +78,9 @@ def looks_like_address(text: str) -> bool:
     )
 
 
+CONSENT_FOR_KEY = "_find_consent_for"
+
+
 def resolve_origin(t: Any, *, place: str, gazetteer: pd.DataFrame) -> Location | None:
     """Where to search from: a town or ZIP (offline), or a street address with consent.
 
@@ -97,6 +100,10 @@ def resolve_origin(t: Any, *, place: str, gazetteer: pd.DataFrame) -> Location |
         st.warning(t("find.place_not_found"))
         return None
     st.info(t("find.address_notice"))
+    # consent covers one address: a new address asks again (issue 10)
+    if st.session_state.get(CONSENT_FOR_KEY) != place:
+        st.session_state["find_consent"] = False
+        st.session_state[CONSENT_FOR_KEY] = place
     if not st.checkbox(t("find.address_consent"), key="find_consent"):
         return None
     try:
@@ -342,7 +349,14 @@ def show_results(
     dir_attr = "rtl" if t.rtl else "ltr"
     st.html(f'<div class="am-results" dir="{dir_attr}">{cards}</div>')
     st.subheader(t("find.map_heading"))
-    m = family_map(results, (origin.lat, origin.lon), language=lang, radius_km=radius_km)
+    # a home address (a point): no third-party tiles around it (issue 10)
+    m = family_map(
+        results,
+        (origin.lat, origin.lon),
+        language=lang,
+        radius_km=radius_km,
+        tiles=origin.kind != "point",
+    )
     with st.container(key="noprint"):
         show_map(m, height=320, key="find_map")
         print_button(t("find.print"))
