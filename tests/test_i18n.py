@@ -37,13 +37,16 @@ find.address_consent find.search_button find.language_label find.need_heading fi
 find.results_heading find.results_count find.no_results find.place_not_found find.distance_km
 find.languages find.hours find.call find.directions find.website find.print find.example_notice find.confidential
 find.map_heading find.privacy_note find.when_label find.when_any find.when_evening find.when_weekend
-find.when_summer find.programs_heading find.online find.free sheet.title sheet.subtitle sheet.need sheet.partner
+find.when_summer find.programs_heading find.online find.free find.walk_minutes
+find.walk_minutes_estimated sheet.title sheet.subtitle sheet.need sheet.partner
 sheet.phone sheet.address sheet.languages sheet.hours sheet.distance sheet.footer
 sheet.example_notice sheet.generated sheet.no_partner
 """.split()
 CONTRACT_FIELDS = {
     "find.results_count": {"n"},
     "find.distance_km": {"km"},
+    "find.walk_minutes": {"minutes"},
+    "find.walk_minutes_estimated": {"minutes"},
     "sheet.title": {"school"},
     "sheet.generated": {"date"},
 }

@@ -158,6 +158,41 @@ def search(
     return index.knn(origin.lat, origin.lon, NEAREST_FALLBACK, needs=needs), False
 
 
+def with_walk_minutes(results: gpd.GeoDataFrame, origin: Location) -> gpd.GeoDataFrame:
+    """Results with ``travel_minutes`` walking and its ``travel_time_basis``: on the
+    workspace's road network when one was imported, else estimated (see config/roads.toml)."""
+    from assetmap.roads import load_network, travel_minutes
+    from assetmap.settings import get_settings
+
+    if results.empty:
+        return results
+    mins, on = travel_minutes(
+        load_network(get_settings().store_location),
+        "walk",
+        [origin.lat],
+        [origin.lon],
+        results.geometry.y.to_numpy(),
+        results.geometry.x.to_numpy(),
+    )
+    out = results.copy()
+    out["travel_minutes"] = mins[0]
+    out["travel_time_basis"] = ["network" if x else "estimated" for x in on[0]]
+    return out
+
+
+def walk_text(t: Any, row: Any) -> str:
+    """'about 15 min walk' ('(estimated)' without a road network), or '' when unknown."""
+    mins = row.get("travel_minutes")
+    if mins is None or not math.isfinite(float(mins)):
+        return ""
+    key = (
+        "find.walk_minutes"
+        if row.get("travel_time_basis") == "network"
+        else ("find.walk_minutes_estimated")
+    )
+    return t(key, minutes=max(1, round(float(mins))))
+
+
 def when_label(t: Any, code: str) -> str:
     """'🌙 Por la tarde-noche' — icon and translated label of a "when" choice."""
     return f"{_WHEN_ICONS.get(code, '•')} {t(f'find.when_{code}')}"
@@ -290,6 +325,9 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
     km = row.get("distance_km")
     if km is not None and not (isinstance(km, float) and math.isnan(km)):
         parts.append(f'<div class="am-meta am-dist">{escape_text(t.distance(float(km)))}</div>')
+    walk = walk_text(t, row)
+    if walk:
+        parts.append(f'<div class="am-meta am-walk">{escape_text(walk)}</div>')
     addr = ", ".join(x for x in (_text(row.get("address")), _text(row.get("city"))) if x)
     if addr:
         parts.append(f'<div class="am-meta"><bdi>{escape_text(addr)}</bdi></div>')

@@ -69,6 +69,7 @@ with st.container(key="family"):
             when=when,
             programs=programs,
         )
+        results = family.with_walk_minutes(results, origin)
         if need == "all":  # programs carry no need codes: listed while no need is chosen
             family.show_programs(
                 t, family.programs_near(programs, origin, radius_km=radius, when=when), lang=lang
