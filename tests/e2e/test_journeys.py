@@ -185,8 +185,11 @@ def test_leader_views_gap_overlay_for_a_need_and_a_language(
         '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
     )
     expect(charts.first).to_be_visible(timeout=WAIT)
-    page.get_by_text(re.compile(r"^Gaps for Child care")).click()
-    expect(page.get_by_test_id("stDataFrame").last).to_be_visible(timeout=WAIT)
+    gaps_expander = page.get_by_test_id("stExpander").filter(
+        has_text=re.compile(r"Gaps for Child care")
+    )
+    gaps_expander.get_by_text(re.compile(r"^Gaps for Child care")).click()
+    expect(gaps_expander.get_by_test_id("stDataFrame")).to_be_visible(timeout=WAIT)
     assert page.locator("iframe").count() >= 1  # the folium map (st_folium)
     page.wait_for_timeout(1500)
     shot(page, "leader_gap_overlay")
