@@ -4,7 +4,8 @@ For a school and one of its needs, a candidate partner serves the need and is wi
 (``settings.reach_for(need)`` km great-circle from the school, or inside the school's
 attendance zone when zones are given). Its score is a weighted mean of parts in 0..1:
 
-* ``distance_decay``  = exp(-distance_km / settings.distance_decay_km)
+* ``distance_decay``  = exp(-distance_km / settings.distance_decay_km), or
+  exp(-travel minutes / decay minutes) after :func:`assetmap.roads.use_travel_time`
 * ``language_coverage`` = share of the need's families whose home language the partner
   serves (English-speaking families and families with no stated language count as covered
   by every partner)
@@ -445,6 +446,15 @@ def _capacity_part(ctx: AnalysisContext, pp: np.ndarray, fam: np.ndarray) -> np.
     return np.where(known & (cap + fam <= 0), 0.0, part)
 
 
+def _decay(ctx: AnalysisContext, sp: np.ndarray, pp: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """The distance part: exp(-km / distance_decay_km), or a travel-time decay when one was
+    set on the context (:func:`assetmap.roads.use_travel_time`)."""
+    travel = ctx.cache.get("travel_decay")
+    if travel is not None:
+        return travel(ctx, sp, pp)
+    return np.exp(-dist / max(ctx.settings.distance_decay_km, 1e-9))
+
+
 def _scores(
     ctx: AnalysisContext, need: str, sp: np.ndarray, pp: np.ndarray, dist: np.ndarray
 ) -> np.ndarray:
@@ -454,7 +464,7 @@ def _scores(
     _, set_of = ctx.language_sets()
     families, _ = ctx.demand(need)
     cov = _coverage_table(ctx, need)[sp, set_of[pp]]
-    total = w[0] * np.exp(-dist / max(s.distance_decay_km, 1e-9))
+    total = w[0] * _decay(ctx, sp, pp, dist)
     total += w[1] * cov
     total += w[2] * _capacity_part(ctx, pp, families[sp])
     total += _static_part(ctx)[pp]
@@ -478,7 +488,7 @@ def _scored(
     fam = families[sp]
     cov = _coverage_table(ctx, need)[sp, set_of[pp]] if len(sp) else np.zeros(0)
     est = _estimated_mask(ctx, need)[sp] & (cov < 1.0) & (cov > 0.0)
-    decay = np.exp(-dist / max(s.distance_decay_km, 1e-9))
+    decay = _decay(ctx, sp, pp, dist)
     cap_part = _capacity_part(ctx, pp, fam)
     ver = ctx.verified_part[pp]
     mou = ctx.mou_part[pp]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point
@@ -127,3 +128,34 @@ def test_cli_gaps_in_minutes_names_the_mode(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "within a 5-minute walk" in text and "ESTIMATED" in text
     assert main(["gaps", "--school", "0640611", "--max-minutes", "5"]) == 2
+
+
+def test_matching_with_a_travel_time_decay_ranks_the_same_bank_first(net):
+    from assetmap.match import match_all
+    from assetmap.roads import use_travel_time
+
+    partners = _partners()
+    partners["languages"] = [["es"], ["es"]]
+    partners["capacity"] = [50, 50]
+    schools = _schools()
+
+    def ranked(mode=None, roads=None):
+        c = prepare(
+            partners_index=PartnerIndex.build(partners),
+            profile=build_profile(_responses(), schools=schools),
+            schools=schools,
+        )
+        if mode:
+            use_travel_time(c, mode=mode, roads=roads)
+        m = match_all(profile=c.profile, context=c)
+        return m, m.loc[m["need"] == "food"].sort_values("rank")["partner_name"].tolist()
+
+    _, by_km = ranked()
+    assert by_km == ["Pantry D", "Pantry C"]  # D is 0.22 km away by air
+    m, by_walk = ranked("walk", net)
+    assert by_walk == ["Pantry C", "Pantry D"]  # ... but across the river: 23.5 min
+    decay = m.set_index("partner_name")["distance_decay"]
+    assert decay["Pantry C"] == pytest.approx(np.exp(-10.38 / 15), abs=1e-3)
+    assert decay["Pantry D"] == pytest.approx(np.exp(-23.54 / 15), abs=1e-3)
+    _, by_estimate = ranked("walk", None)  # no network: the estimate sees no river
+    assert by_estimate == ["Pantry D", "Pantry C"]

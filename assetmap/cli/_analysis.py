@@ -65,8 +65,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, default=5, help="partners per need (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON records")
+    p.add_argument(
+        "--mode",
+        choices=("walk", "drive"),
+        help="score distance by travel minutes (config/roads.toml [decay_minutes]) on the "
+        "workspace's road network, else estimated; candidates stay within reach in km",
+    )
+    p.add_argument(
+        "--roads-store",
+        metavar="LOCATION",
+        help="workspace whose road network --mode uses (default: settings store_location)",
+    )
     _engine_args(p)
-    p.set_defaults(handler=_match)
+    p.set_defaults(handler=_match, max_minutes=None)
 
     p = sub.add_parser(
         "gaps",
@@ -288,6 +299,12 @@ def _match(args: argparse.Namespace) -> int:
     profile = _profile(args.survey, schools)
     ctx = _context(args, schools, profile)
     ids = _school_ids(args.school, schools) if args.school else None
+    if args.mode:
+        from assetmap.roads import use_travel_time
+
+        if _dask(args):
+            raise InputError("--mode runs on the in-memory engine only: drop --engine dask")
+        use_travel_time(ctx, mode=args.mode, roads=_roads(args))
     if _dask(args):
         res = _on_dask(args, ("match",), ids, profile, ctx, schools)["match"]
     else:

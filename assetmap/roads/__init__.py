@@ -8,7 +8,12 @@
 from assetmap.roads._config import MODES, RoadConfig, load_road_config, road_config
 from assetmap.roads._graph import RoadNetwork, build_network, load_network, roads_path
 from assetmap.roads._osm import read_ways
-from assetmap.roads._reach import TRAVEL_GAP_COLUMNS, accessibility_in_minutes, gaps_in_minutes
+from assetmap.roads._reach import (
+    TRAVEL_GAP_COLUMNS,
+    accessibility_in_minutes,
+    gaps_in_minutes,
+    use_travel_time,
+)
 from assetmap.roads._travel import check_mode, estimate_minutes, reach_pairs, travel_minutes
 
 __all__ = [
@@ -29,6 +34,7 @@ __all__ = [
     "road_config",
     "roads_path",
     "travel_minutes",
+    "use_travel_time",
 ]
 
 

@@ -34,6 +34,9 @@ class RoadConfig:
     reach_minutes_by_mode: Mapping[str, Mapping[str, float]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    decay_minutes: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({"walk": 15.0, "drive": 10.0})
+    )
 
     def reach_minutes(self, mode: str, need: str) -> float:
         """Reach in minutes for a need code (its top level) in ``mode`` (default 20 walking,
@@ -99,6 +102,15 @@ def load_road_config(path: Path | None = None) -> RoadConfig:
         estimate_walk_kmh=_positive("estimate.walk_kmh", est.get("walk_kmh", d.estimate_walk_kmh)),
         estimate_drive_kmh=_positive(
             "estimate.drive_kmh", est.get("drive_kmh", d.estimate_drive_kmh)
+        ),
+        decay_minutes=MappingProxyType(
+            {
+                **d.decay_minutes,
+                **{
+                    str(k): _positive(f"decay_minutes.{k}", v)
+                    for k, v in raw.get("decay_minutes", {}).items()
+                },
+            }
         ),
         reach_minutes_by_mode=MappingProxyType(
             {

@@ -18,7 +18,12 @@ from assetmap.roads._config import RoadConfig, road_config
 from assetmap.roads._graph import RoadNetwork
 from assetmap.roads._travel import check_mode, reach_pairs
 
-__all__ = ["TRAVEL_GAP_COLUMNS", "gaps_in_minutes", "accessibility_in_minutes"]
+__all__ = [
+    "TRAVEL_GAP_COLUMNS",
+    "gaps_in_minutes",
+    "accessibility_in_minutes",
+    "use_travel_time",
+]
 
 TRAVEL_GAP_COLUMNS = [
     "school_id",
@@ -221,3 +226,50 @@ def accessibility_in_minutes(
             "travel_time_basis": np.where(network & ~estimated, "network", "estimated"),
         }
     )
+
+
+class _TravelDecay:
+    """exp(-minutes / e-folding minutes) for (school, partner) pairs, one Dijkstra per school
+    (limited to 4 e-folding lengths: beyond, the part is below 0.02 and counted as 0)."""
+
+    def __init__(self, mode: str, roads: RoadNetwork | None, cfg: RoadConfig) -> None:
+        self.mode, self.roads, self.cfg = mode, roads, cfg
+        self.tau = float(cfg.decay_minutes.get(mode, 15.0))
+        self.minutes: dict[tuple[int, int], float] = {}
+
+    def __call__(self, ctx, sp: np.ndarray, pp: np.ndarray) -> np.ndarray:
+        from assetmap.roads._travel import travel_minutes
+
+        sp = np.asarray(sp, dtype=np.int64)
+        pp = np.asarray(pp, dtype=np.int64)
+        out = np.empty(len(sp))
+        lat = ctx.schools["lat"].to_numpy(dtype=float)
+        lon = ctx.schools["lon"].to_numpy(dtype=float)
+        for s in np.unique(sp):
+            rows = np.flatnonzero(sp == s)
+            todo = [int(p) for p in np.unique(pp[rows]) if (int(s), int(p)) not in self.minutes]
+            if todo:
+                mins, _ = travel_minutes(
+                    self.roads, self.mode, [lat[s]], [lon[s]],
+                    ctx.index.lat[todo], ctx.index.lon[todo],
+                    max_minutes=4 * self.tau, config=self.cfg,
+                )  # fmt: skip
+                for p, m in zip(todo, mins[0], strict=True):
+                    self.minutes[(int(s), p)] = float(m)
+            out[rows] = [self.minutes[(int(s), int(p))] for p in pp[rows]]
+        return np.exp(-out / self.tau)
+
+
+def use_travel_time(
+    context, *, mode: str, roads: RoadNetwork | None, config: RoadConfig | None = None
+):
+    """Make matching on ``context`` decay with travel minutes instead of km.
+
+    The distance part of every score becomes exp(-minutes / e-folding minutes)
+    (``config/roads.toml`` [decay_minutes]); candidates are still the partners within the
+    need's reach in km. Call right after :func:`assetmap.match.prepare`, before scoring.
+    Returns the context.
+    """
+    check_mode(mode)
+    context.cache["travel_decay"] = _TravelDecay(mode, roads, config or road_config())
+    return context
