@@ -258,17 +258,24 @@ def best_times_profile(
     )
 
 
-def times_fit(program_slots: Iterable[str], school_times: pd.DataFrame) -> str:
+def times_fit(
+    program_slots: Iterable[str], school_times: pd.DataFrame, *, min_denominator: int = 20
+) -> str:
     """'weekday_evening (62 %)' — which of a school's published best times a program meets.
 
-    Only published (unsuppressed) cells are used; '' when none fits or nothing is published.
+    Only published (unsuppressed) cells are used; a share is shown only when the school's
+    respondents reach ``min_denominator`` (CSDE rule), else the count of families. '' when
+    none fits or nothing is published.
     """
     have = set(program_slots)
     parts = []
     for _, r in school_times.iterrows():
         if r["suppressed"] or r["time"] not in have or not r["respondents"]:
             continue
-        parts.append(f"{r['time']} ({round(100 * r['families'] / r['respondents'])} %)")
+        if r["respondents"] >= min_denominator:
+            parts.append(f"{r['time']} ({round(100 * r['families'] / r['respondents'])} %)")
+        else:
+            parts.append(f"{r['time']} ({int(r['families'])} families)")
     return "; ".join(parts)
 
 

@@ -148,6 +148,10 @@ def test_cli_program_framework_outcome_journey(store, capsys):
     )
     code, out, _ = _cli(capsys, "program", "list", "--store", loc, "--open", "evening", "--json")
     assert [p["name"] for p in json.loads(out)] == ["Parent Academy"]
+    # with --school: the school's published best-time shares (shipped synthetic survey) it meets
+    code, out, _ = _cli(capsys, "program", "list", "--store", loc, "--school", "0640611", "--json")
+    fit = json.loads(out)[0]["fits_families_best_times"]
+    assert code == 0 and fit.startswith("weekday_evening (") and fit.endswith(" %)")
     code, out, _ = _cli(capsys, "program", "list", "--store", loc, "--open", "weekend", "--json")
     assert json.loads(out) == []
     code, _, _ = _cli(capsys, "outcome", "record", "--store", loc, "--program", pid, "--measure", "families_served",

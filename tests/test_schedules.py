@@ -95,7 +95,15 @@ def test_best_times_are_aggregated_and_suppressed():
     assert a.loc["weekday_morning", "suppressed"] and pd.isna(a.loc["weekday_morning", "families"])
     b = prof[prof.school_id == "B"]
     assert b["suppressed"].all() and b["families"].isna().all() and b["respondents"].isna().all()
-    assert times_fit({"weekday_evening"}, prof[prof.school_id == "A"]) == "weekday_evening (70 %)"
+    # 10 respondents: below the CSDE denominator of 20, so a count and no percentage
+    assert (
+        times_fit({"weekday_evening"}, prof[prof.school_id == "A"])
+        == "weekday_evening (7 families)"
+    )
+    assert (
+        times_fit({"weekday_evening"}, prof[prof.school_id == "A"], min_denominator=10)
+        == "weekday_evening (70 %)"
+    )
     # a suppressed cell never feeds matching
     assert times_fit({"weekday_morning"}, prof[prof.school_id == "A"]) == ""
 

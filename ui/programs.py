@@ -532,6 +532,7 @@ def best_times_fit(principal: Any, school_id: str) -> pd.DataFrame | None:
     meet (published, suppressed figures only; None when the survey cannot be read)."""
     from assetmap.programs import program_slots
     from assetmap.schedules import times_fit
+    from assetmap.settings import get_settings
 
     if not can(
         principal,
@@ -547,7 +548,10 @@ def best_times_fit(principal: Any, school_id: str) -> pd.DataFrame | None:
     rows = [
         {
             "program": p["name"],
-            "fits families' best times": times_fit(program_slots(p), mine) or "—",
+            "fits families' best times": times_fit(
+                program_slots(p), mine, min_denominator=get_settings().min_denominator
+            )
+            or "—",
         }
         for p in programs()
         if str(school_id) in (p.get("school_ids") or [])

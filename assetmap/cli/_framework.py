@@ -367,6 +367,8 @@ def _program_list(args: argparse.Namespace) -> int:
         progs = [p for p in progs if args.school in (p.get("school_ids") or [])]
     if args.open:
         progs = programs_open(progs, parse_open(args.open))
+    if args.school and progs:
+        progs = _with_best_times(progs, args.school)
     if args.json:
         _dump(progs)
         return 0
@@ -375,7 +377,30 @@ def _program_list(args: argparse.Namespace) -> int:
     for _, r in table.iterrows():
         print(f"{r['program_id']}  {r['name']}  [{r['schedules'] or 'no schedule'}]  "
               f"languages: {r['languages'] or '-'}  principles: {r['principles'] or '-'}")  # fmt: skip
+    for p in progs:
+        if p.get("fits_families_best_times"):
+            print(f"    {p['name']} meets the times families gave: {p['fits_families_best_times']}")
     return 0
+
+
+def _with_best_times(progs: list[dict[str, Any]], school: str) -> list[dict[str, Any]]:
+    """Add ``fits_families_best_times``: the school's published best-time shares each program
+    meets (survey aggregates, small cells hidden); left out when there is no survey."""
+    from assetmap.programs import program_slots
+    from assetmap.schedules import load_best_times, times_fit
+
+    try:
+        prof = load_best_times()
+    except InputError:
+        return progs
+    mine = prof[prof["school_id"] == str(school)]
+    from assetmap.settings import get_settings
+
+    floor = get_settings().min_denominator
+    return [
+        {**p, "fits_families_best_times": times_fit(program_slots(p), mine, min_denominator=floor)}
+        for p in progs
+    ]
 
 
 def _program_import(args: argparse.Namespace) -> int:
