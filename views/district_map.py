@@ -58,10 +58,10 @@ with ch2:
         widgets.hbar(analysis.coverage_per_need(principal, did), "need", "covered_pct", pct=True)
     )
 
-with st.expander(f"Gaps for {cache.taxonomy().label(need)} ({len(gaps)})"):
-    st.dataframe(analysis.gaps_table(gaps), hide_index=True)
-
 with st.expander("Outcome targets (programs)"):
     from ui import programs as programs_ui
 
     programs_ui.show_progress(principal, did)
+
+with st.expander(f"Gaps for {cache.taxonomy().label(need)} ({len(gaps)})"):
+    st.dataframe(analysis.gaps_table(gaps), hide_index=True)
