@@ -273,3 +273,14 @@ def test_cli_bad_input_exits_2(argv, message, capsys):
         raise SystemExit(main(argv))
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_compressed_xml_reads_with_and_without_pyosmium(osm_file, net, tmp_path, monkeypatch):
+    import bz2
+
+    packed = tmp_path / "river.osm.bz2"
+    packed.write_bytes(bz2.compress(osm_file.read_bytes()))
+    assert import_osm(packed).summary()["walk_edges"] == 6
+    monkeypatch.setitem(sys.modules, "osmium", None)
+    back = import_osm(packed)
+    np.testing.assert_array_equal(back.modes["drive"].u, net.modes["drive"].u)

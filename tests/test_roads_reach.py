@@ -159,3 +159,33 @@ def test_matching_with_a_travel_time_decay_ranks_the_same_bank_first(net):
     assert decay["Pantry D"] == pytest.approx(np.exp(-23.54 / 15), abs=1e-3)
     _, by_estimate = ranked("walk", None)  # no network: the estimate sees no river
     assert by_estimate == ["Pantry D", "Pantry C"]
+
+
+def test_match_rows_carry_minutes_and_basis(net):
+    from assetmap.match import match_all
+    from assetmap.roads import use_travel_time, with_travel_columns
+
+    schools = _schools()
+    c = prepare(
+        partners_index=PartnerIndex.build(_partners()),
+        profile=build_profile(_responses(), schools=schools),
+        schools=schools,
+    )
+    plain = match_all(profile=c.profile, context=c)
+    assert with_travel_columns(c, plain) is plain  # no travel mode set: unchanged
+    use_travel_time(c, mode="walk", roads=net)
+    rows = with_travel_columns(c, match_all(profile=c.profile, context=c)).set_index("partner_name")
+    assert rows.loc["Pantry C", "travel_minutes"] == pytest.approx(10.4)
+    assert rows.loc["Pantry D", "travel_minutes"] == pytest.approx(23.5)
+    assert set(rows["travel_time_basis"]) == {"network"} and set(rows["mode"]) == {"walk"}
+
+
+def test_cli_match_in_minutes_is_labelled(capsys, tmp_path):
+    none = ["--roads-store", str(tmp_path / "none.gpkg")]
+    args = ["match", "--school", "0640611", "--limit", "1", "--mode", "walk", *none]
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {r["travel_time_basis"] for r in rows} == {"estimated"}
+    assert all(r["mode"] == "walk" for r in rows)
+    assert main(args) == 0
+    assert "min walk (estimated)" in capsys.readouterr().out

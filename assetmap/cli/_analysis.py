@@ -309,6 +309,10 @@ def _match(args: argparse.Namespace) -> int:
         res = _on_dask(args, ("match",), ids, profile, ctx, schools)["match"]
     else:
         res = match_all(ids, profile=profile, context=ctx, limit=args.limit)
+    if args.mode:
+        from assetmap.roads import with_travel_columns
+
+        res = with_travel_columns(ctx, res)
     if args.json:
         _dump(_records(res))
         return 0
@@ -318,6 +322,11 @@ def _match(args: argparse.Namespace) -> int:
             print(f"  {nrows['need_label'].iat[0]} (families: {nrows['families_display'].iat[0]})")
             for r in nrows.itertuples():
                 flag = "" if r.within_reach else "  [beyond reach]"
+                if args.mode:
+                    est = " (estimated)" if r.travel_time_basis == "estimated" else ""
+                    mins = r.travel_minutes
+                    took = f"{mins:.0f} min" if mins == mins else "over an hour's"
+                    flag += f"  {took} {r.mode}{est}"
                 print(
                     f"    {r.rank}. {r.partner_name}  {r.distance_km:.1f} km  languages "
                     f"{','.join(r.languages) or '-'}  coverage {r.language_coverage:.0%}  "

@@ -13,6 +13,7 @@ from assetmap.roads._reach import (
     accessibility_in_minutes,
     gaps_in_minutes,
     use_travel_time,
+    with_travel_columns,
 )
 from assetmap.roads._travel import check_mode, estimate_minutes, reach_pairs, travel_minutes
 
@@ -35,6 +36,7 @@ __all__ = [
     "roads_path",
     "travel_minutes",
     "use_travel_time",
+    "with_travel_columns",
 ]
 
 

@@ -73,7 +73,7 @@ def read_ways(
     try:
         import osmium  # noqa: F401
     except ImportError:
-        if kind in (".osm", ".xml"):
+        if kind in (".osm", ".xml", ".osm.bz2", ".osm.gz"):
             log.info("pyosmium not installed: parsing %s as XML with the standard library", p)
             yield from _read_xml(p, progress)
             return

@@ -23,6 +23,7 @@ __all__ = [
     "gaps_in_minutes",
     "accessibility_in_minutes",
     "use_travel_time",
+    "with_travel_columns",
 ]
 
 TRAVEL_GAP_COLUMNS = [
@@ -235,7 +236,7 @@ class _TravelDecay:
     def __init__(self, mode: str, roads: RoadNetwork | None, cfg: RoadConfig) -> None:
         self.mode, self.roads, self.cfg = mode, roads, cfg
         self.tau = float(cfg.decay_minutes.get(mode, 15.0))
-        self.minutes: dict[tuple[int, int], float] = {}
+        self.minutes: dict[tuple[int, int], tuple[float, bool]] = {}
 
     def __call__(self, ctx, sp: np.ndarray, pp: np.ndarray) -> np.ndarray:
         from assetmap.roads._travel import travel_minutes
@@ -249,15 +250,35 @@ class _TravelDecay:
             rows = np.flatnonzero(sp == s)
             todo = [int(p) for p in np.unique(pp[rows]) if (int(s), int(p)) not in self.minutes]
             if todo:
-                mins, _ = travel_minutes(
+                mins, on = travel_minutes(
                     self.roads, self.mode, [lat[s]], [lon[s]],
                     ctx.index.lat[todo], ctx.index.lon[todo],
                     max_minutes=4 * self.tau, config=self.cfg,
                 )  # fmt: skip
-                for p, m in zip(todo, mins[0], strict=True):
-                    self.minutes[(int(s), p)] = float(m)
-            out[rows] = [self.minutes[(int(s), int(p))] for p in pp[rows]]
+                for p, m, o in zip(todo, mins[0], on[0], strict=True):
+                    self.minutes[(int(s), p)] = (float(m), bool(o))
+            out[rows] = [self.minutes[(int(s), int(p))][0] for p in pp[rows]]
         return np.exp(-out / self.tau)
+
+    def columns(self, ctx, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (school_id, partner_id rows) with travel_minutes, mode and
+        travel_time_basis from the times the scores used."""
+        from assetmap.index import frame_positions
+
+        out = frame.copy()
+        if frame.empty:
+            return out.assign(travel_minutes=[], mode=[], travel_time_basis=[])
+        sp = ctx.school_pos(frame["school_id"].astype(str))
+        pp = frame_positions(ctx.index, frame["partner_id"].astype(str))
+        self(ctx, sp[pp >= 0], pp[pp >= 0])  # fills any pair not scored yet
+        got = [
+            self.minutes.get((int(s), int(p)), (np.inf, False)) for s, p in zip(sp, pp, strict=True)
+        ]
+        mins = np.array([g[0] for g in got])
+        out["travel_minutes"] = np.where(np.isfinite(mins), np.round(mins, 1), np.nan)
+        out["mode"] = self.mode
+        out["travel_time_basis"] = ["network" if g[1] else "estimated" for g in got]
+        return out
 
 
 def use_travel_time(
@@ -273,3 +294,11 @@ def use_travel_time(
     check_mode(mode)
     context.cache["travel_decay"] = _TravelDecay(mode, roads, config or road_config())
     return context
+
+
+def with_travel_columns(context, frame: pd.DataFrame) -> pd.DataFrame:
+    """Match rows with ``travel_minutes``, ``mode`` and ``travel_time_basis`` ("network" or
+    "estimated") after :func:`use_travel_time`; unchanged without it. Minutes beyond four
+    e-folding lengths are NaN (their decay part is 0)."""
+    travel = context.cache.get("travel_decay")
+    return frame if travel is None else travel.columns(context, frame)
