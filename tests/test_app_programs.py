@@ -226,3 +226,22 @@ def test_staff_edit_a_program_keeps_versions_and_can_retire_it():
         assert [h["action"] for h in hist] == ["create", "update", "retire"]
         assert hist[1]["record"]["principles"] == ["listening"]
         assert pid not in {p["program_id"] for p in list_programs(store)}
+
+
+def test_a_school_level_outcome_without_a_program_is_scoped_to_own_schools():
+    at = _app("coordinator", schools=frozenset({SCHOOL})).run()
+    at.switch_page("views/programs.py").run()
+    at.selectbox(key="out_program").set_value("")
+    at.selectbox(key="out_measure").set_value("home_visits_completed")
+    at.number_input(key="out_value").set_value(30)
+    [b for b in at.button if b.label == "Record"][0].click()
+    at.run()
+    assert any("Choose the school" in e.value for e in at.error)
+    at.selectbox(key="out_school").set_value(SCHOOL)
+    [b for b in at.button if b.label == "Record"][0].click()
+    at.run()
+    assert any("Recorded 30 home visits completed for Burns" in s.value for s in at.success), [
+        e.value for e in at.error
+    ]
+    # the coordinator's school list holds only their school: no way to pick another one
+    assert at.selectbox(key="out_school").options[1:] == ["Burns Latino Studies Academy"]

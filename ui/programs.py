@@ -286,17 +286,18 @@ def _prefill(editable: dict[str, dict[str, Any]]) -> None:
 
 
 def outcome_form(principal: Any) -> None:
-    """The 'Record an outcome' form (scoped: own schools only)."""
+    """The 'Record an outcome' form: per program (its partner filled in) and/or per school;
+    scoped to the principal's own schools."""
     fw = framework()
-    progs = programs_for(principal)
-    if not progs:
-        st.info("No programs for your schools yet: add one first.")
-        return
-    by_id = {p["program_id"]: p for p in progs}
-    mine = set(widgets.schools_for(principal)["school_id"].astype(str))
+    by_id = {p["program_id"]: p for p in programs_for(principal)}
+    schools = widgets.schools_for(principal)
+    names = dict(zip(schools["school_id"].astype(str), schools["name"].astype(str), strict=True))
     with st.form("outcome_add"):
         pid = st.selectbox(
-            "Program", list(by_id), format_func=lambda i: by_id[i]["name"], key="out_program"
+            "Program",
+            [*by_id, ""],
+            format_func=lambda i: by_id[i]["name"] if i else "— none: a school-level outcome —",
+            key="out_program",
         )
         measure = st.selectbox(
             "What happened",
@@ -307,15 +308,21 @@ def outcome_form(principal: Any) -> None:
         value = st.number_input("How many", min_value=0, step=1, value=0, key="out_value")
         period = st.text_input("Period", value=_school_year(), key="out_period")
         school = st.selectbox(
-            "School (optional when the program serves one school)",
-            ["", *sorted(mine & set(by_id[pid].get("school_ids") or []))],
+            "School (may stay empty when the program serves one school)",
+            ["", *sorted(names, key=names.get)],
+            format_func=lambda s: names.get(s, "—"),
             key="out_school",
         )
         note = st.text_input("Note (optional)", key="out_note")
         submitted = st.form_submit_button("Record", type="primary")
     if not submitted:
         return
-    target_school = school or ((by_id[pid].get("school_ids") or [None])[0])
+    prog = by_id.get(pid)
+    served = (prog or {}).get("school_ids") or []
+    target_school = school or (served[0] if len(served) == 1 else None)
+    if target_school is None and principal.role != "admin":
+        st.error("Choose the school this outcome is for.")
+        return
     if target_school and not can(
         principal,
         "record_outcome",
@@ -326,7 +333,7 @@ def outcome_form(principal: Any) -> None:
     try:
         row = record_outcome(
             registry.store(),
-            program_id=pid,
+            program_id=pid or None,
             school_id=school or None,
             measure=measure,
             value=int(value),
@@ -334,11 +341,12 @@ def outcome_form(principal: Any) -> None:
             note=note or None,
             by=principal.user,
         )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - an InputError names the field
         st.error(str(exc))
         return
+    what = prog["name"] if prog else names.get(str(row["school_id"]), row["school_id"])
     st.success(
-        f"Recorded {row['value']} {row['measure'].replace('_', ' ')} for {by_id[pid]['name']} ({row['period']})."
+        f"Recorded {row['value']} {row['measure'].replace('_', ' ')} for {what} ({row['period']})."
     )
 
 
