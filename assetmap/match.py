@@ -273,12 +273,10 @@ def prepare(
     p = partners_index.partners
     lang_index = pd.Index(langs)
     plang = np.zeros((len(p), len(langs)), dtype=bool)
-    lens = np.fromiter((len(v) for v in p["languages"]), dtype=np.int64, count=len(p))
-    rows = np.repeat(np.arange(len(p)), lens)
-    codes = [c for v in p["languages"] for c in v]
-    cols = lang_index.get_indexer(codes) if codes else np.array([], dtype=np.int64)
-    ok = cols >= 0
-    plang[rows[ok], cols[ok]] = True
+    table = partners_index._languages  # noqa: SLF001 - the index's coded language lists
+    for code, col in enumerate(lang_index.get_indexer(pd.Index(table.uniques, dtype=object))):
+        if col >= 0:
+            plang[table.positions[table.offsets[code] : table.offsets[code + 1]], col] = True
     plang[:, 0] = True  # English-speaking families: covered by every partner
     plang[:, 1] = True  # no stated language: no evidence of a language barrier
     verified, stale = _verified(p, s.stale_after_days)
@@ -805,30 +803,36 @@ def _explain_column(ctx: AnalysisContext, col: dict, partner: np.ndarray) -> lis
     ver = fixed_text(col["verified_part"][first], 2)
     mou = fixed_text(col["mou_part"][first], 2)
     mou_st = ctx.mou_status[uniq]
-    per_partner = [f"; {c} -> capacity " for c in cap_txt.tolist()]  # capacity part follows per row
-    tail = np.array(
-        [
-            f"; verified: {a} -> {b}; MOU {m} -> {c}. Score = ("
-            for a, b, m, c in zip(
-                lv_txt.tolist(), ver.tolist(), mou_st.tolist(), mou.tolist(), strict=True
-            )
-        ]
-        + [None],
-        dtype=object,
-    )[:-1][inv]
-    cap_head = np.array(per_partner + [None], dtype=object)[:-1][inv]
-    names = pc["name"][uniq][inv]
-    lang_txt = lang_txt[inv]
-    ver_t, mou_t = ver[inv], mou[inv]
+    w_txt = [f"{x:g}x" for x in w]
+    total = f") / {w.sum():g} = "
+
+    def per_partner(texts) -> list:  # one string per shown partner, then one per row
+        return np.array(list(texts) + [None], dtype=object)[:-1][inv].tolist()
+
+    names = pc["name"][uniq]
+    head = per_partner(f"{x} serves " for x in names.tolist())
+    langs_p = per_partner(f"; languages {x} cover " for x in lang_txt.tolist())
+    cap_p = per_partner(f"; {c} -> capacity " for c in cap_txt.tolist())
+    tail = per_partner(
+        f"; verified: {a} -> {b}; MOU {m} -> {c}. Score = ({w_txt[0]}"
+        for a, b, m, c in zip(
+            lv_txt.tolist(), ver.tolist(), mou_st.tolist(), mou.tolist(), strict=True
+        )
+    )
+    end = per_partner(
+        f" + {w_txt[3]}{b} + {w_txt[4]}{c}{total}"
+        for b, c in zip(ver.tolist(), mou.tolist(), strict=True)
+    )
     # per row numbers
     dist = col["distance_km"]
     cov = col["language_coverage"].astype(float)
-    pct = fixed_text(cov * 100, 0)
     est = col["language_coverage_estimated"].astype(bool)
+    pct = fixed_text(cov * 100, 0) + np.where(est, "% (estimated: small counts hidden)", "%")
     decay = fixed_text(col["distance_decay"], 2)
     cov2 = fixed_text(cov, 2)
     capp = fixed_text(col["capacity_part"], 2)
     score = fixed_text(col["score"], 3)
+    labels = _lookup_text(col["need_label"], lambda x: f"{x}; ")
     # reach: inside the zone / within / beyond the reach
     reach_km = col["reach_km"].astype(float)
     reach_g = _lookup_text(reach_km, lambda r: f"{r:g}")
@@ -836,32 +840,30 @@ def _explain_column(ctx: AnalysisContext, col: dict, partner: np.ndarray) -> lis
     within = col["within_reach"].astype(bool)
     reach_txt = np.where(
         zone,
-        "inside the attendance zone",
-        np.where(within, "within the ", "beyond the ") + reach_g.astype(object) + " km reach",
+        " km away (inside the attendance zone) -> distance ",
+        np.where(within, " km away (within the ", " km away (beyond the ")
+        + reach_g.astype(object)
+        + " km reach) -> distance ",
     )
-    w_txt = [f"{x:g}x" for x in w]
-    total = f") / {w.sum():g} = "
     dist_t = fixed_text(dist, 1)
+    w1, w2 = f" + {w_txt[1]}", f" + {w_txt[2]}"
+    mid = " of the need's families -> language "
+    # fewer than 30 pieces per f-string: CPython builds it directly (no list + join)
     return [
-        f"{nm} serves {lab}; {d} km away ({rt}) -> distance {dc}; languages {lt} cover "
-        f"{pc}%{' (estimated: small counts hidden)' if e else ''} of the need's families -> "
-        f"language {c2}{ch}{cp}{tl}{w_txt[0]}{dc} + {w_txt[1]}{c2} + {w_txt[2]}{cp} + "
-        f"{w_txt[3]}{vt} + {w_txt[4]}{mt}{total}{sc}"
-        for nm, lab, d, rt, dc, lt, pc, e, c2, ch, cp, tl, vt, mt, sc in zip(
-            names.tolist(),
-            col["need_label"].tolist(),
+        f"{h}{lab}{d}{rt}{dc}{lp}{pc}{mid}{c2}{cp_}{cp}{tl}{dc}{w1}{c2}{w2}{cp}{en}{sc}"
+        for h, lab, d, rt, dc, lp, pc, c2, cp_, cp, tl, en, sc in zip(
+            head,
+            labels.tolist(),
             dist_t.tolist(),
             reach_txt.tolist(),
             decay.tolist(),
-            lang_txt.tolist(),
+            langs_p,
             pct.tolist(),
-            est.tolist(),
             cov2.tolist(),
-            cap_head.tolist(),
+            cap_p,
             capp.tolist(),
-            tail.tolist(),
-            ver_t.tolist(),
-            mou_t.tolist(),
+            tail,
+            end,
             score.tolist(),
             strict=True,
         )
