@@ -71,6 +71,7 @@ class Settings:
     store_url: str = ""
     stale_after_days: int = 365
     max_upload_mb: int = 25
+    download_expiry_s: float = 10.0
     map_tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = (
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -120,6 +121,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("store", "url"): "store_url",
     ("store", "stale_after_days"): "stale_after_days",
     ("app", "max_upload_mb"): "max_upload_mb",
+    ("app", "download_expiry_s"): "download_expiry_s",
     ("maps", "tiles"): "map_tiles",
     ("maps", "attribution"): "map_attribution",
 }

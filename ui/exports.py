@@ -8,8 +8,10 @@ is pressed, and only for a principal the role gate allowed when the button was d
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -19,7 +21,10 @@ import streamlit as st
 
 from assetmap import export
 from assetmap._errors import PermissionDenied
+from assetmap.settings import get_settings
 from ui import auth
+
+log = logging.getLogger(__name__)
 
 
 class Format(NamedTuple):
@@ -73,6 +78,38 @@ def network_bytes(
         return path.read_bytes()
 
 
+def _forget_media_file(data: bytes, mime: str, file_name: str | None) -> None:
+    """Remove a generated download from Streamlit's media store (it serves ``/media/<id>``
+    to anyone holding the link, cookies or not, until its own cleanup, minutes later)."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+        mgr = Runtime.instance().media_file_mgr
+        file_id = _calculate_file_id(data, mime, file_name)
+        with mgr._lock:  # noqa: SLF001 - no public API removes one file
+            mgr._storage.delete_file(file_id)  # noqa: SLF001
+            mgr._file_metadata.pop(file_id, None)  # noqa: SLF001
+    except Exception:  # noqa: BLE001 - a Streamlit upgrade moved the internals
+        log.warning("could not expire a download from the media store", exc_info=True)
+
+
+def expiring(make: Callable[[], bytes], *, mime: str, file_name: str | None) -> Callable[[], bytes]:
+    """A deferred download (``st.download_button(data=...)``): the bytes are made only when
+    the signed-in session clicks, and removed from the server ``download_expiry_s`` seconds
+    later (settings ``[app]``), so a copied ``/media/...`` link stops working."""
+    delay = float(get_settings().download_expiry_s)
+
+    def run() -> bytes:
+        data = make()
+        timer = threading.Timer(delay, _forget_media_file, args=(data, mime, file_name))
+        timer.daemon = True
+        timer.start()
+        return data
+
+    return run
+
+
 def _checked(principal: auth.Principal, make: Callable[[], bytes]) -> Callable[[], bytes]:
     def run() -> bytes:
         if not auth.allowed(principal, "download"):
@@ -83,24 +120,45 @@ def _checked(principal: auth.Principal, make: Callable[[], bytes]) -> Callable[[
 
 
 def deferred(
-    network: pd.DataFrame, ext: str, *, extras: Mapping[str, pd.DataFrame] | None = None
+    network: pd.DataFrame,
+    ext: str,
+    *,
+    extras: Mapping[str, pd.DataFrame] | None = None,
+    mime: str = "application/octet-stream",
+    file_name: str | None = None,
 ) -> Callable[[], bytes]:
-    """A download callback for one format, bound to the role gate's principal."""
+    """A download callback for one format, bound to the role gate's principal; the file
+    expires from the server soon after the click (:func:`expiring`)."""
     principal = auth.current_principal()
     if not auth.allowed(principal, "download"):
         raise PermissionDenied(f"role {principal.role!r} may not download networks")
     frame = network.copy()
-    return _checked(principal, lambda: network_bytes(frame, ext, extras=extras))
+    return expiring(
+        _checked(principal, lambda: network_bytes(frame, ext, extras=extras)),
+        mime=mime,
+        file_name=file_name,
+    )
 
 
-def deferred_sheet(network: pd.DataFrame, language: str, ext: str = ".html") -> Callable[[], bytes]:
+def deferred_sheet(
+    network: pd.DataFrame,
+    language: str,
+    ext: str = ".html",
+    *,
+    mime: str = "text/html",
+    file_name: str | None = None,
+) -> Callable[[], bytes]:
     """A download callback for the printable family sheet in ``language`` (``.html`` or
-    ``.pdf``)."""
+    ``.pdf``); expires like :func:`deferred`."""
     principal = auth.current_principal()
     if not auth.allowed(principal, "download"):
         raise PermissionDenied(f"role {principal.role!r} may not download networks")
     frame = network.copy()
-    return _checked(principal, lambda: network_bytes(frame, ext, language=language))
+    return expiring(
+        _checked(principal, lambda: network_bytes(frame, ext, language=language)),
+        mime=mime,
+        file_name=file_name,
+    )
 
 
 def pdf_unavailable() -> str | None:

@@ -26,6 +26,13 @@ AUDIENCES = ["families", "parents", "students", "students_with_disabilities", "s
 DAY_LABELS = dict(zip(DAYS, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], strict=True))
 
 
+def _expiring(data: bytes, mime: str, file_name: str):
+    """Made on click for this session and removed from the server seconds later (issue 10)."""
+    from ui.exports import expiring
+
+    return expiring(lambda: data, mime=mime, file_name=file_name)
+
+
 def framework() -> Framework:
     """The framework config (cached by the library)."""
     return load_framework()
@@ -393,13 +400,22 @@ def download_table(frame: pd.DataFrame, *, name: str, key: str) -> None:
         write_csv(frame, csv_path)
         write_xlsx({name[:31]: frame}, xlsx_path)
         csv_bytes, xlsx_bytes = csv_path.read_bytes(), xlsx_path.read_bytes()
+    xlsx_mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     c1, c2 = st.columns(2)
-    c1.download_button("Download CSV", csv_bytes, f"{name}.csv", "text/csv", key=f"{key}_csv")
+    c1.download_button(
+        "Download CSV",
+        _expiring(csv_bytes, "text/csv", f"{name}.csv"),
+        f"{name}.csv",
+        "text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+    )
     c2.download_button(
         "Download Excel",
-        xlsx_bytes,
+        _expiring(xlsx_bytes, xlsx_mime, f"{name}.xlsx"),
         f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        xlsx_mime,
+        on_click="ignore",
         key=f"{key}_xlsx",
     )
 
@@ -491,16 +507,30 @@ def export_buttons(progs: list[dict[str, Any]]) -> None:
             s: write_programs(progs, Path(tmp) / f"programs{s}").read_bytes()
             for s in (".json", ".csv", ".xlsx")
         }
+    xlsx_mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     c1, c2, c3 = st.columns(3)
     c1.download_button(
-        "HSDS JSON", files[".json"], "programs.json", "application/json", key="prog_dl_json"
+        "HSDS JSON",
+        _expiring(files[".json"], "application/json", "programs.json"),
+        "programs.json",
+        "application/json",
+        key="prog_dl_json",
+        on_click="ignore",
     )
-    c2.download_button("CSV", files[".csv"], "programs.csv", "text/csv", key="prog_dl_csv")
+    c2.download_button(
+        "CSV",
+        _expiring(files[".csv"], "text/csv", "programs.csv"),
+        "programs.csv",
+        "text/csv",
+        key="prog_dl_csv",
+        on_click="ignore",
+    )
     c3.download_button(
         "Excel",
-        files[".xlsx"],
+        _expiring(files[".xlsx"], xlsx_mime, "programs.xlsx"),
         "programs.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        xlsx_mime,
+        on_click="ignore",
         key="prog_dl_xlsx",
     )
 

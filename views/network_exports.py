@@ -89,10 +89,11 @@ extras = analysis.export_context(principal, edited)
 dl = st.columns(4)
 for i, fmt in enumerate(exports.NETWORK_FORMATS):
     with dl[i % 4]:
+        fname = f"network_{exports.slug(built['label'])}{fmt.ext}"
         st.download_button(
             fmt.label,
-            data=exports.deferred(edited, fmt.ext, extras=extras),
-            file_name=f"network_{exports.slug(built['label'])}{fmt.ext}",
+            data=exports.deferred(edited, fmt.ext, extras=extras, mime=fmt.mime, file_name=fname),
+            file_name=fname,
             mime=fmt.mime,
             key=f"net_dl_{fmt.ext}",
             on_click="ignore",
@@ -109,7 +110,7 @@ if scope == "school":
     c_html, c_pdf = st.columns(2)
     c_html.download_button(
         f"Family sheet ({ui_i18n.autonym(sheet_lang)}) — HTML, print from the browser",
-        data=exports.deferred_sheet(edited, sheet_lang),
+        data=exports.deferred_sheet(edited, sheet_lang, file_name=f"{sheet_name}.html"),
         file_name=f"{sheet_name}.html",
         mime="text/html",
         key="net_dl_sheet",
@@ -121,7 +122,9 @@ if scope == "school":
     else:
         c_pdf.download_button(
             f"Family sheet ({ui_i18n.autonym(sheet_lang)}) — PDF, one page",
-            data=exports.deferred_sheet(edited, sheet_lang, ".pdf"),
+            data=exports.deferred_sheet(
+                edited, sheet_lang, ".pdf", mime="application/pdf", file_name=f"{sheet_name}.pdf"
+            ),
             file_name=f"{sheet_name}.pdf",
             mime="application/pdf",
             key="net_dl_sheet_pdf",
