@@ -24,8 +24,11 @@ import base64
 import hashlib
 import hmac
 import logging
+import math
 import secrets as _secrets
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +53,9 @@ __all__ = [
     "verify_password",
     "load_local_accounts",
     "authenticate",
+    "SignInThrottle",
+    "SignInThrottled",
+    "THROTTLE",
     "principal_from_oidc",
     "accounts_toml",
     "is_loopback",
@@ -267,12 +273,110 @@ def load_local_accounts(secrets: Mapping[str, Any]) -> dict[str, _Account]:
     return out
 
 
-def authenticate(accounts: Mapping[str, Any], username: str, password: str) -> Principal | None:
+class SignInThrottled(PermissionDenied):
+    """Too many failed sign-ins for this user or from this client; ``wait_s`` to go."""
+
+    def __init__(self, wait_s: float) -> None:
+        self.wait_s = max(1.0, float(wait_s))
+        super().__init__(f"too many failed sign-ins; try again in {math.ceil(self.wait_s)} seconds")
+
+
+class SignInThrottle:
+    """Failed sign-ins per user and per client (e.g. the browser's IP address).
+
+    After ``max_failures`` failures within ``window_s`` seconds a key is locked for
+    ``lockout_s`` seconds, doubling with each further lock (at most ``max_lockout_s``).
+    A success clears the user's count (not the client's). Thread-safe; process-wide.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_failures: int = 5,
+        window_s: float = 300.0,
+        lockout_s: float = 30.0,
+        max_lockout_s: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures, self.window_s = int(max_failures), float(window_s)
+        self.lockout_s, self.max_lockout_s = float(lockout_s), float(max_lockout_s)
+        self.clock = clock
+        self._fails: dict[str, list[float]] = {}
+        self._locked: dict[str, tuple[float, int]] = {}  # key -> (until, locks so far)
+        self._lock = threading.Lock()
+
+    def wait_s(self, *keys: str) -> float:
+        """Seconds until all ``keys`` may try again (0: now)."""
+        now = self.clock()
+        with self._lock:
+            return max([0.0] + [self._locked.get(k, (0.0, 0))[0] - now for k in keys])
+
+    def failure(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for k in keys:
+                recent = [t for t in self._fails.get(k, []) if now - t < self.window_s]
+                recent.append(now)
+                if len(recent) >= self.max_failures:
+                    locks = self._locked.get(k, (0.0, 0))[1] + 1
+                    span = min(self.lockout_s * 2 ** (locks - 1), self.max_lockout_s)
+                    self._locked[k] = (now + span, locks)
+                    recent = []
+                self._fails[k] = recent
+
+    def reset(self) -> None:
+        """Forget every count and lock."""
+        with self._lock:
+            self._fails.clear()
+            self._locked.clear()
+
+    def success(self, key: str) -> None:
+        with self._lock:
+            self._fails.pop(key, None)
+            self._locked.pop(key, None)
+
+
+#: The process-wide sign-in throttle used by :func:`authenticate`.
+THROTTLE = SignInThrottle()
+
+
+def authenticate(
+    accounts: Mapping[str, Any],
+    username: str,
+    password: str,
+    *,
+    client: str | None = None,
+    throttle: SignInThrottle | None = THROTTLE,
+) -> Principal | None:
     """The principal of a local account when the password matches, else None.
 
     ``accounts`` is the ``[accounts]`` table (or the result of :func:`load_local_accounts`).
-    Unknown users cost the same hashing time as known ones.
+    Unknown users cost the same hashing time as known ones. Failures are logged as warnings
+    and counted per user and per ``client`` (:class:`SignInThrottle`); while either is
+    locked, :class:`SignInThrottled` is raised before any password is checked.
     """
+    name = str(username or "").strip()
+    keys = [f"user:{name.lower()}"] + ([f"client:{client}"] if client else [])
+    if throttle is not None:
+        wait = throttle.wait_s(*keys)
+        if wait > 0:
+            log.warning(
+                "sign-in refused for %r from %s: throttled (%.0f s left)",
+                name, client or "unknown client", wait,
+            )  # fmt: skip
+            raise SignInThrottled(wait)
+    principal = _check_password(accounts, name, password)
+    if throttle is not None:
+        if principal is None:
+            throttle.failure(*keys)
+        else:
+            throttle.success(keys[0])
+    if principal is None:
+        log.warning("failed sign-in for %r from %s", name, client or "unknown client")
+    return principal
+
+
+def _check_password(accounts: Mapping[str, Any], username: str, password: str) -> Principal | None:
     global _DUMMY_HASH
     loaded = (
         accounts
@@ -286,7 +390,6 @@ def authenticate(accounts: Mapping[str, Any], username: str, password: str) -> P
         verify_password(str(password), _DUMMY_HASH)
         return None
     if not verify_password(str(password), acc.password_hash):
-        log.info("failed sign-in for %s", acc.principal.user)
         return None
     return acc.principal
 

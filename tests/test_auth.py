@@ -236,3 +236,65 @@ def test_require_raises_permission_denied():
         auth.require(PUBLIC, "view_survey", {"school_id": "090111"})
     with pytest.raises(ValueError, match="unknown action 'fly'"):
         can(ADMIN, "fly")
+
+
+# --------------------------------------------------------------------------- issue 10 (6)
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _ana():
+    return {"ana": {"role": "coordinator", "password_hash": auth.hash_password("right-pass-1")}}
+
+
+def test_repeated_wrong_passwords_lock_the_user_then_it_clears():
+    clock = _Clock()
+    thr = auth.SignInThrottle(max_failures=5, window_s=300, lockout_s=30, clock=clock)
+    acc = _ana()
+    for _ in range(5):
+        assert auth.authenticate(acc, "ana", "wrong", client="10.0.0.1", throttle=thr) is None
+    # even the right password is refused while locked, from any client
+    with pytest.raises(auth.SignInThrottled) as exc:
+        auth.authenticate(acc, "ana", "right-pass-1", client="10.0.0.9", throttle=thr)
+    assert 25 <= exc.value.wait_s <= 30
+    clock.t += 31
+    assert auth.authenticate(acc, "ana", "right-pass-1", client="10.0.0.9", throttle=thr)
+
+
+def test_one_client_guessing_many_users_is_locked_and_locks_grow():
+    clock = _Clock()
+    thr = auth.SignInThrottle(max_failures=5, window_s=300, lockout_s=30, clock=clock)
+    acc = _ana()
+    for i in range(5):
+        auth.authenticate(acc, f"user{i}", "guess", client="203.0.113.7", throttle=thr)
+    with pytest.raises(auth.SignInThrottled):
+        auth.authenticate(acc, "ana", "right-pass-1", client="203.0.113.7", throttle=thr)
+    assert auth.authenticate(acc, "ana", "right-pass-1", client="198.51.100.1", throttle=thr)
+    clock.t += 31
+    for i in range(5):
+        auth.authenticate(acc, f"user{i}", "guess", client="203.0.113.7", throttle=thr)
+    assert thr.wait_s("client:203.0.113.7") == pytest.approx(60)  # the second lock doubles
+
+
+def test_failed_sign_ins_are_warnings(caplog):
+    thr = auth.SignInThrottle()
+    caplog.set_level("INFO", logger="assetmap.auth")
+    auth.authenticate(_ana(), "ana", "wrong", client="10.0.0.1", throttle=thr)
+    rec = [r for r in caplog.records if "failed sign-in" in r.getMessage()]
+    assert rec and rec[0].levelname == "WARNING" and "10.0.0.1" in rec[0].getMessage()
+    assert "wrong" not in rec[0].getMessage()  # never the password
+
+
+def test_the_app_default_throttle_is_on():
+    thr = auth.THROTTLE
+    try:
+        for _ in range(thr.max_failures):
+            auth.authenticate(_ana(), "ana-default", "wrong")
+        with pytest.raises(auth.SignInThrottled):
+            auth.authenticate(_ana(), "ana-default", "wrong")
+    finally:
+        thr.reset()

@@ -9,6 +9,7 @@ stops a page on the server before it renders anything a role may not see.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,10 +92,21 @@ def require(action: str) -> Principal:
     raise AssertionError("unreachable")  # st.stop raises
 
 
+def _client() -> str | None:
+    """The browser's address as Streamlit sees it (None when unknown, e.g. in tests)."""
+    try:
+        return st.context.ip_address or None
+    except Exception:  # noqa: BLE001 - no script-run context
+        return None
+
+
 def sign_in_local(username: str, password: str) -> Principal | None:
     """Check a local account; on success keep the principal in the session."""
     try:
-        p = core.authenticate(local_accounts(), username, password)
+        p = core.authenticate(local_accounts(), username, password, client=_client())
+    except core.SignInThrottled as exc:
+        st.error(f"Too many failed sign-ins. Try again in {math.ceil(exc.wait_s)} seconds.")
+        st.stop()
     except ConfigError as exc:
         st.error(f"The staff accounts are misconfigured: {exc}")
         return None
