@@ -313,3 +313,22 @@ def test_first_start_fills_an_empty_store(tmp_path, monkeypatch):
         monkeypatch.delenv("ASSETMAP_DATA_DIR")
         get_settings.cache_clear()
         data._read.cache_clear()
+
+
+def test_export_uses_the_one_guard_and_import_strips_control_characters(tmp_path, capsys):
+    """Issue 10 (7): a NUL (or ESC) before "=" no longer slips a formula past the guard."""
+    from assetmap.export._tabular import safe_cell
+
+    assert safe_cell("\x00=1+1") == "'\x00=1+1" and safe_cell("\x1b=1") == "'\x1b=1"
+    path = str(tmp_path / "x.gpkg")
+    with open_store(path) as s:
+        s.add_partner({"partner_id": "nul", "name": "\x00=HYPERLINK(\"http://x\")", "lat": 41.7,
+                       "lon": -72.6, "hours": "Mon\x1b[31m 9-5\r\n", "services": "fo\x00od"}, by="t")  # fmt: skip
+        rec = s.get_partner("nul")
+    assert rec["name"] == '=HYPERLINK("http://x")'  # control characters dropped on the way in
+    assert rec["hours"] == "Mon[31m 9-5" and rec["services"] == ["food"]
+    out = tmp_path / "out.csv"
+    code, _, err = _cli(capsys, "store", "export", "--store", path, "--out", str(out))
+    assert code == 0, err
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert rows[0]["name"] == '\'=HYPERLINK("http://x")'

@@ -191,16 +191,6 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def _csv_safe(v: Any) -> Any:
-    """OWASP CSV-injection guard: a text cell starting with = + - @ TAB CR LF gets a leading '."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v
-
-
 def _export(args: argparse.Namespace) -> int:
     from assetmap.model import lists_to_text
 
@@ -220,8 +210,9 @@ def _export(args: argparse.Namespace) -> int:
         frame.insert(
             len(frame.columns), "lon", [None if g is None else round(g.x, 6) for g in gdf.geometry]
         )
-        frame = frame.map(_csv_safe)
-        frame.to_csv(out, index=False, encoding="utf-8")
+        from assetmap.export._tabular import write_csv
+
+        write_csv(frame, out)  # the one spreadsheet guard every export uses
     else:
         import pyogrio
 

@@ -55,8 +55,9 @@ def safe_cell(value: Any) -> Any:
     if text == "":
         return None
     stripped = text.lstrip(" ")
-    if stripped[:1] in DANGEROUS_STARTS or text[:1] in DANGEROUS_STARTS:
-        return "'" + text
+    first = stripped[:1]
+    if first in DANGEROUS_STARTS or text[:1] in DANGEROUS_STARTS or (first and ord(first) < 32):
+        return "'" + text  # any leading control character too (e.g. NUL or ESC before "=")
     return text
 
 

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -88,6 +89,16 @@ def _is_missing(v: Any) -> bool:
     return str(v) in ("NaT", "<NA>") if not isinstance(v, str | list | tuple) else False
 
 
+#: C0/C1 control characters except TAB and LF (NUL, ESC, CR, DEL…): dropped from every text
+#: value a partner record is stored with (issue 10: a leading NUL hid a formula).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (TAB and LF kept; CR LF becomes LF)."""
+    return _CONTROL_RE.sub("", text.replace("\r\n", "\n"))
+
+
 def _split(v: Any) -> list[str]:
     if isinstance(v, list | tuple | set):
         items = [str(x) for x in v]
@@ -97,7 +108,7 @@ def _split(v: Any) -> list[str]:
         items = str(v).replace("|", ";").split(";")
     out: list[str] = []
     for it in items:
-        it = it.strip()
+        it = strip_controls(it).strip()
         if it and it not in out:
             out.append(it)
     return out
@@ -129,7 +140,7 @@ def coerce_value(field: str, value: Any) -> Any:
     if _is_missing(value) or (isinstance(value, str) and value.strip() == "" and kind != "text"):
         return False if kind == "bool" else None
     if kind == "text":
-        s = str(value).strip()
+        s = strip_controls(str(value)).strip()
         if field in _CHOICES and s and s not in _CHOICES[field]:
             raise InputError(
                 f"{field}={value!r} is not allowed; use one of {', '.join(_CHOICES[field])}."
