@@ -18,7 +18,11 @@ st.caption(
     "Impact scale: " + " → ".join(lv.name for lv in fw.levels) + " (config/framework.toml)."
 )
 scopes = ["school", "district"] if auth.allowed(principal, "view_district") else ["school"]
-scope = st.radio("Look at", scopes, format_func=str.capitalize, horizontal=True, key="fw_scope")
+scope = (
+    st.radio("Look at", scopes, format_func=str.capitalize, horizontal=True, key="fw_scope")
+    if len(scopes) > 1
+    else "school"
+)
 if scope == "school":
     sid = widgets.school_picker(key="fw_school", schools=widgets.schools_for(principal))
     did = widgets.district_of(sid)
@@ -57,7 +61,10 @@ if sid is not None:
 
 st.subheader("Outcome targets")
 if sid is not None:
-    st.dataframe(ui.progress_table(principal, None, sid).drop(columns=["source"]), hide_index=True)
+    st.dataframe(
+        ui.progress_table(principal, None, sid).drop(columns=["school_id", "school", "source"]),
+        hide_index=True,
+    )
 else:
     ui.show_progress(principal, did)
 

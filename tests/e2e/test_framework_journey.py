@@ -19,6 +19,11 @@ pytestmark = pytest.mark.browser
 def _principles_served(page: Page) -> str:
     metric = page.get_by_test_id("stMetric").filter(has_text="Principles served")
     expect(metric).to_be_visible(timeout=WAIT)
+    # the whole page drawn (coverage table, outcome targets) before reading or a screenshot
+    expect(page.get_by_role("heading", name="Outcome targets")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=WAIT)
+    _settle(page)
+    page.wait_for_timeout(800)
     return metric.get_by_test_id("stMetricValue").inner_text()
 
 
@@ -52,6 +57,7 @@ def test_coordinator_adds_a_parent_academy_and_families_find_it_in_the_evening(
     _multi(page, "Guiding principles it serves", "7. Families as leaders and advocates")
     _pick(page, "Impact level", "Connecting")
     _multi(page, "Days", "Tue")
+    page.wait_for_timeout(500)
     shot(page, "framework_add_program_form")
     page.get_by_role("button", name="Save program").click()
     _settle(page)
