@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import threading
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,45 +285,47 @@ def build_network(
 ) -> RoadNetwork:
     """Walk and drive graphs from highway ways (see the module docstring for the rules)."""
     cfg = config or road_config()
-    a_ref, b_ref, a_lat, a_lon, b_lat, b_lon = [], [], [], [], [], []
-    walk_f, kmh_f, ow_f, counts = [], [], [], []
+    refs, ys, xs = array("q"), array("q"), array("q")
+    lens, walk_f, kmh_f, ow_f = array("q"), array("b"), array("d"), array("b")
     n_ways = 0
     for w in ways:
         n_ways += 1
         walk, kmh = _walkable(w.tags, cfg), _drive_kmh(w.tags, cfg)
         if (not walk and not kmh) or len(w.refs) < 2:
             continue
-        ok = np.isfinite(w.lat[:-1]) & np.isfinite(w.lat[1:]) & (w.refs[:-1] != w.refs[1:])
-        if not ok.any():
-            continue
-        a_ref.append(w.refs[:-1][ok])
-        b_ref.append(w.refs[1:][ok])
-        a_lat.append(w.lat[:-1][ok])
-        a_lon.append(w.lon[:-1][ok])
-        b_lat.append(w.lat[1:][ok])
-        b_lon.append(w.lon[1:][ok])
+        refs.extend(w.refs)
+        ys.extend(w.y)
+        xs.extend(w.x)
+        lens.append(len(w.refs))
         walk_f.append(walk)
         kmh_f.append(kmh)
         ow_f.append(_oneway(w.tags))
-        counts.append(int(ok.sum()))
-    if not a_ref:
+    r = np.frombuffer(refs, dtype=np.int64)
+    y = np.frombuffer(ys, dtype=np.int64)
+    x = np.frombuffer(xs, dtype=np.int64)
+    way = np.repeat(np.arange(len(lens)), np.frombuffer(lens, dtype=np.int64))
+    located = (np.abs(y) <= 900_000_000) & (np.abs(x) <= 1_800_000_000)
+    seg = np.flatnonzero((way[:-1] == way[1:]) & located[:-1] & located[1:] & (r[:-1] != r[1:]))
+    if len(seg) == 0:
         raise InputError(
             f"{source or 'the extract'}: no usable streets (highway ways with located nodes) "
             f"among {n_ways} highway ways. Is this the right OpenStreetMap extract?"
         )
-    ar, br = np.concatenate(a_ref), np.concatenate(b_ref)
-    refs, inv = np.unique(np.concatenate([ar, br]), return_inverse=True)
-    m = len(ar)
-    u, v = inv[:m].astype(np.int32), inv[m:].astype(np.int32)
-    lat = np.empty(len(refs))
-    lon = np.empty(len(refs))
-    lat[u], lon[u] = np.concatenate(a_lat), np.concatenate(a_lon)
-    lat[v], lon[v] = np.concatenate(b_lat), np.concatenate(b_lon)
+    keep = np.zeros(len(r), dtype=bool)
+    keep[seg] = keep[seg + 1] = True
+    node_refs, inv = np.unique(r[keep], return_inverse=True)
+    pos = np.full(len(r), -1, dtype=np.int64)
+    pos[keep] = inv
+    lat = np.empty(len(node_refs))
+    lon = np.empty(len(node_refs))
+    lat[inv] = y[keep] / 1e7
+    lon[inv] = x[keep] / 1e7
+    u, v = pos[seg].astype(np.int32), pos[seg + 1].astype(np.int32)
+    seg_way = way[seg]
+    walk_s = np.frombuffer(walk_f, dtype=np.int8)[seg_way].astype(bool)
+    kmh_s = np.frombuffer(kmh_f, dtype=np.float64)[seg_way].astype(np.float32)
+    ow_s = np.frombuffer(ow_f, dtype=np.int8)[seg_way]
     length = haversine_km(lat[u], lon[u], lat[v], lon[v])
-    counts_a = np.asarray(counts)
-    walk_s = np.repeat(np.asarray(walk_f, dtype=bool), counts_a)
-    kmh_s = np.repeat(np.asarray(kmh_f, dtype=np.float32), counts_a)
-    ow_s = np.repeat(np.asarray(ow_f, dtype=np.int8), counts_a)
 
     modes = {
         "walk": ModeEdges(

@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from assetmap._errors import DependencyMissing, InputError
 
 __all__ = ["OsmWay", "read_ways"]
@@ -34,13 +32,21 @@ _KEEP = (
 )
 
 
+#: OSM fixed-point coordinate of a node the extract lacks (libosmium's undefined value)
+MISSING = 2147483647
+
+
 @dataclass(frozen=True)
 class OsmWay:
-    """One highway way: node ids and coordinates in order, and its routing tags."""
+    """One highway way: node ids and coordinates in order, and its routing tags.
 
-    refs: np.ndarray  # int64
-    lat: np.ndarray  # float64, NaN where the extract lacks the node
-    lon: np.ndarray
+    Coordinates are OSM fixed point (1e-7 degrees, ints), :data:`MISSING` where the extract
+    lacks the node: plain lists, so a statewide import builds no array per way.
+    """
+
+    refs: list[int]
+    y: list[int]  # latitude x 1e7
+    x: list[int]  # longitude x 1e7
     tags: dict[str, str]
 
 
@@ -95,13 +101,16 @@ def _read_osmium(p: Path, progress: Callable[[int], None] | None) -> Iterator[Os
         )
         n = 0
         for w in fp:
-            nodes = w.nodes
-            refs = np.fromiter((nd.ref for nd in nodes), dtype=np.int64, count=len(nodes))
-            loc = [nd.location for nd in nodes]
-            lat = np.array([lc.lat if lc.valid() else np.nan for lc in loc], dtype=float)
-            lon = np.array([lc.lon if lc.valid() else np.nan for lc in loc], dtype=float)
+            refs: list[int] = []
+            ys: list[int] = []
+            xs: list[int] = []
+            for nd in w.nodes:  # one loop, attribute reads only: the import's hot path
+                refs.append(nd.ref)
+                loc = nd.location
+                ys.append(loc.y)
+                xs.append(loc.x)
             tags = {k: w.tags[k] for k in _KEEP if k in w.tags}
-            yield OsmWay(refs, lat, lon, tags)
+            yield OsmWay(refs, ys, xs, tags)
             n += 1
             if progress is not None and n == 1000:
                 progress(n)
@@ -130,7 +139,10 @@ def _read_xml(p: Path, progress: Callable[[int], None] | None) -> Iterator[OsmWa
                 parser.feed(chunk)
                 for _, el in parser.read_events():
                     if el.tag == "node":
-                        coords[int(el.get("id"))] = (float(el.get("lat")), float(el.get("lon")))
+                        coords[int(el.get("id"))] = (
+                            round(float(el.get("lat")) * 1e7),
+                            round(float(el.get("lon")) * 1e7),
+                        )
                         refs, tags = [], {}
                         el.clear()
                     elif el.tag == "nd":
@@ -139,12 +151,11 @@ def _read_xml(p: Path, progress: Callable[[int], None] | None) -> Iterator[OsmWa
                         tags[el.get("k", "")] = el.get("v", "")
                     elif el.tag == "way":
                         if "highway" in tags and refs:
-                            r = np.array(refs, dtype=np.int64)
-                            ll = [coords.get(x, (np.nan, np.nan)) for x in refs]
+                            ll = [coords.get(x, (MISSING, MISSING)) for x in refs]
                             yield OsmWay(
-                                r,
-                                np.array([c[0] for c in ll], dtype=float),
-                                np.array([c[1] for c in ll], dtype=float),
+                                refs,
+                                [c[0] for c in ll],
+                                [c[1] for c in ll],
                                 {k: tags[k] for k in _KEEP if k in tags},
                             )
                             n += 1
