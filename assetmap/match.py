@@ -1072,7 +1072,8 @@ def match_school(
 
 def _require_index(idx: PartnerIndex | None) -> PartnerIndex:
     if idx is None:
-        from assetmap.data import load_partners
-
-        return PartnerIndex.build(load_partners())
+        raise TypeError(
+            "pass partners_index (or context): e.g. Workspace.open().index(public=False); "
+            "assetmap does not load shipped partners on its own"
+        )
     return idx

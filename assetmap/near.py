@@ -1,13 +1,14 @@
 """Nearby search: who near this point, school, town or ZIP serves this need in this language.
 
->>> res = near(lat=41.7637, lon=-72.6851, radius_km=2)
->>> bool((res["distance_km"] <= 2).all())
-True
+The caller passes the data (a PartnerIndex, the schools, the gazetteer), usually from a
+:class:`assetmap.workspace.Workspace`; nothing here reads shipped files.
+
+>>> ws = Workspace.open()  # doctest: +SKIP
+>>> res = near(ws.index(), lat=41.7637, lon=-72.6851, radius_km=2)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ __all__ = [
     "resolve_location",
     "near",
     "open_filter",
-    "shipped_index",
+    "AmbiguousName",
 ]
 
 DEFAULT_LIMIT = 10
@@ -51,22 +52,45 @@ class Location:
     quality: str = "exact"
 
 
-@functools.lru_cache(maxsize=2)
-def shipped_index(*, public: bool = True) -> PartnerIndex:
-    """The index over the shipped partners (built once per process).
+class AmbiguousName(InputError):
+    """A name that matches several records; ``candidates`` lists them (id, name, town)."""
 
-    ``public=True`` (the default) indexes what a family may see: published records only,
-    sensitive sites (e.g. a domestic-violence shelter) without a location, so never found by
-    distance. Staff analysis uses ``public=False``.
-    """
-    from assetmap.data import load_partners
+    def __init__(self, message: str, candidates: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
 
-    partners = load_partners()
-    if public:
-        from assetmap.auth import PUBLIC, visible_partners
 
-        partners = visible_partners(PUBLIC, partners)
-    return PartnerIndex.build(partners)
+def _require(frame: object, what: str) -> None:
+    if frame is None:
+        raise TypeError(
+            f"pass {what} (e.g. from assetmap.workspace.Workspace); assetmap does not load "
+            "shipped data on its own"
+        )
+
+
+def _school_candidates(rows: pd.DataFrame) -> list[dict[str, str]]:
+    town = next((c for c in ("town", "city") if c in rows.columns), None)
+    return [
+        {
+            "school_id": str(r["school_id"]),
+            "name": str(r["name"]),
+            "town": "" if town is None or pd.isna(r[town]) else str(r[town]),
+        }
+        for _, r in rows.iterrows()
+    ]
+
+
+def _ambiguous_school(q: str, rows: pd.DataFrame) -> AmbiguousName:
+    cands = _school_candidates(rows)
+    listing = "; ".join(
+        f"{c['school_id']} {c['name']} ({c['town'] or 'town unknown'})" for c in cands[:20]
+    )
+    more = f" … and {len(cands) - 20} more" if len(cands) > 20 else ""
+    return AmbiguousName(
+        f"{len(cands)} schools are named {q!r}: {listing}{more}. Give the school id "
+        f"(e.g. --school {cands[0]['school_id']}).",
+        cands,
+    )
 
 
 def _check_point(lat: float, lon: float) -> None:
@@ -77,22 +101,23 @@ def _check_point(lat: float, lon: float) -> None:
         )
 
 
-def resolve_school(
-    query: str, schools: gpd.GeoDataFrame | None = None
-) -> tuple[Location, pd.Series]:
-    """A school by id (SDE org code or NCES CT-… id) or by name (exact, then fuzzy)."""
-    if schools is None:
-        from assetmap.data import load_schools
+def resolve_school(query: str, schools: gpd.GeoDataFrame) -> tuple[Location, pd.Series]:
+    """A school by id (state or NCES id) or by name (exact, then fuzzy).
 
-        schools = load_schools()
+    A name shared by several schools raises :class:`AmbiguousName` listing them (id, town).
+    """
+    _require(schools, "schools")
     q = str(query).strip()
     ids = schools["school_id"].astype(str)
     hit = schools[ids == q]
-    if hit.empty and "nces_st_schid" in schools.columns:
-        hit = schools[schools["nces_st_schid"].astype(str) == q]
+    for col in ("nces_id", "nces_st_schid"):
+        if hit.empty and col in schools.columns:
+            hit = schools[schools[col].astype(str) == q]
     if hit.empty:
         keys = schools["name"].map(fold)
         hit = schools[keys == fold(q)]
+        if len(hit) > 1:
+            raise _ambiguous_school(q, hit)
         if hit.empty:
             contains = (
                 schools[keys.str.contains(re.escape(fold(q)), regex=True)]
@@ -109,12 +134,12 @@ def resolve_school(
                 else:
                     cands = contains if len(contains) > 1 else schools.loc[[b[2] for b in best]]
                     suggestions = "; ".join(
-                        f"{n} ({i})"
-                        for n, i in zip(cands["name"][:5], cands["school_id"][:5], strict=True)
+                        f"{c['name']} ({c['school_id']}, {c['town'] or 'town unknown'})"
+                        for c in _school_candidates(cands.iloc[:5])
                     )
                     raise InputError(
                         f"no single school matches {q!r}. Closest: {suggestions or 'none'}. "
-                        "Give the 7-digit school id (e.g. --school 0640111) or the full name."
+                        "Give the school id or the full name."
                     )
     row = hit.iloc[0]
     geom = row.geometry
@@ -123,12 +148,12 @@ def resolve_school(
     return Location(geom.y, geom.x, f"{row['name']} ({row['school_id']})", "school"), row
 
 
-def resolve_place(query: str, gazetteer: pd.DataFrame | None = None) -> Location:
-    """A Connecticut town, village or ZIP code from the shipped gazetteer (works offline)."""
-    if gazetteer is None:
-        from assetmap.data import load_gazetteer
+_STATE_SUFFIX = re.compile(r",?\s+([A-Za-z]{2}|connecticut)\.?$", re.IGNORECASE)
 
-        gazetteer = load_gazetteer()
+
+def resolve_place(query: str, gazetteer: pd.DataFrame) -> Location:
+    """A town, village, district or ZIP code from the workspace's gazetteer (works offline)."""
+    _require(gazetteer, "gazetteer")
     q = str(query).strip()
     m = _ZIP.match(q)
     if m:
@@ -137,20 +162,20 @@ def resolve_place(query: str, gazetteer: pd.DataFrame | None = None) -> Location
         ]
         if rows.empty:
             raise InputError(
-                f"ZIP code {m.group(1)} is not in the Connecticut gazetteer. Try the town name."
+                f"ZIP code {m.group(1)} is not a US ZIP code area we know. Try the town name."
             )
         r = rows.iloc[0]
-        return Location(
-            float(r["lat"]), float(r["lon"]), f"ZIP {m.group(1)} ({r['town']})", "zip", "zip"
-        )
-    key = fold(re.sub(r",?\s*(ct|connecticut)\.?$", "", q, flags=re.IGNORECASE))
+        town = "" if pd.isna(r["town"]) else str(r["town"]).strip()
+        label = f"ZIP {m.group(1)} ({town})" if town else f"ZIP {m.group(1)}"
+        return Location(float(r["lat"]), float(r["lon"]), label, "zip", "zip")
+    key = fold(_STATE_SUFFIX.sub("", q))
     names = gazetteer["name"].map(fold)
-    for kind in ("town", "village"):
+    for kind in ("town", "village", "district"):
         rows = gazetteer[(gazetteer["kind"] == kind) & (names == key)]
         if not rows.empty:
             r = rows.iloc[0]
             return Location(float(r["lat"]), float(r["lon"]), str(r["name"]), kind, "town")
-    places = gazetteer[gazetteer["kind"].isin(["town", "village"])]
+    places = gazetteer[gazetteer["kind"].isin(["town", "village", "district"])]
     best = process.extract(
         key,
         dict(zip(places.index, places["name"].map(fold), strict=True)),
@@ -159,7 +184,7 @@ def resolve_place(query: str, gazetteer: pd.DataFrame | None = None) -> Location
     )
     hint = ", ".join(str(gazetteer.at[b[2], "name"]) for b in best) if best else ""
     raise InputError(
-        f"{q!r} is not a Connecticut town, village or ZIP code we know. Did you mean: {hint}?"
+        f"{q!r} is not a town, village or ZIP code of this workspace. Did you mean: {hint}?"
     )
 
 
@@ -184,8 +209,8 @@ def resolve_location(
         _check_point(float(lat), float(lon))
         return Location(float(lat), float(lon), f"{lat:.5f}, {lon:.5f}", "point")
     if school is not None:
-        return resolve_school(school, schools)[0]
-    return resolve_place(str(place), gazetteer)
+        return resolve_school(school, schools)[0]  # type: ignore[arg-type]
+    return resolve_place(str(place), gazetteer)  # type: ignore[arg-type]
 
 
 def _normalise_filters(
@@ -218,7 +243,7 @@ def _normalise_filters(
 
 
 def near(
-    index: PartnerIndex | None = None,
+    index: PartnerIndex,
     *,
     lat: float | None = None,
     lon: float | None = None,
@@ -234,6 +259,8 @@ def near(
     mode: str | None = None,
     max_minutes: float | None = None,
     roads: RoadNetwork | None = None,
+    schools: gpd.GeoDataFrame | None = None,
+    gazetteer: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Partners near an origin, filtered, sorted by ``distance_km``.
 
@@ -246,10 +273,13 @@ def near(
     With ``mode`` ("walk" or "drive") each result gets ``travel_minutes``, ``mode`` and
     ``travel_time_basis`` ("network" on the ``roads`` network, "estimated" from straight-line
     distance without one) and results are sorted by minutes; ``max_minutes`` keeps those
-    within that many minutes.
+    within that many minutes. A ``school`` origin needs ``schools`` and a ``place``
+    origin needs ``gazetteer`` (both from the workspace).
     """
-    index = index or shipped_index()
-    where = resolve_location(lat=lat, lon=lon, school=school, place=place)
+    _require(index, "a PartnerIndex")
+    where = resolve_location(
+        lat=lat, lon=lon, school=school, place=place, schools=schools, gazetteer=gazetteer
+    )
     n, c, lang = _normalise_filters(needs, categories, languages)
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")

@@ -335,14 +335,10 @@ def read_survey(
         log.info("survey %s: dropped %d identifying columns", fname, len(pii))
     cols = _map_columns(frame)
     if schools is None:
-        from assetmap.data import load_schools
-
-        try:
-            schools = load_schools()
-        except Exception as exc:  # noqa: BLE001 - any read problem of the shipped data
-            raise InputError(
-                f"cannot load the schools to match the survey against ({exc}); pass schools="
-            ) from exc
+        raise TypeError(
+            "pass schools= (the workspace's schools) to match the survey against; assetmap "
+            "does not load shipped schools on its own"
+        )
     if "need" in cols and "count" in cols and "needs" not in cols:
         out = _aggregated(frame, cols, report, schools)
     else:
@@ -892,25 +888,16 @@ def build_profile(responses: pd.DataFrame, *, schools: pd.DataFrame | None = Non
 
 
 def load_profile(
-    source: str | Path | bytes | None = None,
+    source: str | Path | bytes,
     *,
     name: str | None = None,
-    schools: pd.DataFrame | None = None,
+    schools: pd.DataFrame,
 ) -> tuple[NeedProfile, ValidationReport]:
-    """Read a survey (default: the shipped synthetic one) and build its profile."""
+    """Read a survey file and build its profile against ``schools`` (the workspace's)."""
     if source is None:
-        from assetmap.data import survey_path
-
-        source = survey_path()
-        if not Path(source).exists():
-            raise InputError(f"the shipped synthetic survey {source} is missing; give --survey")
+        raise TypeError("give the survey to read (a path or bytes)")
     if schools is None:
-        from assetmap.data import load_schools
-
-        try:
-            schools = load_schools()
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"cannot load the shipped schools ({exc})") from exc
+        raise TypeError("pass schools= (the workspace's schools) to match the survey against")
     responses, report = read_survey(source, name=name, schools=schools)
     return build_profile(responses, schools=schools), report
 

@@ -331,7 +331,7 @@ def test_aggregated_survey_matches_the_responses(survey):
 def test_survey_reads_through_assetmap_needs():
     from assetmap.needs import read_survey
 
-    responses, report = read_survey(data.survey_path())
+    responses, report = read_survey(data.survey_path(), schools=data.load_schools())
     assert not report.errors
     assert len(responses) == report.rows_read
     assert responses["synthetic"].all()

@@ -12,7 +12,7 @@ import pytest
 
 from assetmap._errors import InputError
 from assetmap.coverage import gaps
-from assetmap.data import load_partners, load_schools
+from assetmap.data import load_partners, load_schools, survey_path
 from assetmap.distributed import analyse_dask, dask_client, gaps_dask, match_dask, network_dask
 from assetmap.index import PartnerIndex
 from assetmap.match import match_all, prepare
@@ -66,7 +66,7 @@ def client(cluster):
 @pytest.fixture(scope="module")
 def shipped():
     schools = load_schools()
-    profile, _ = load_profile(schools=schools)
+    profile, _ = load_profile(survey_path(), schools=schools)
     index = PartnerIndex.build(load_partners())
     ctx = prepare(partners_index=index, profile=profile, schools=schools)
     return schools, profile, index, ctx

@@ -14,9 +14,22 @@ from assetmap._errors import InputError
 from assetmap.auth import PUBLIC, visible_partners
 from assetmap.cli import main
 from assetmap.data import load_partners
-from assetmap.near import near, resolve_place, resolve_school
+from assetmap.near import AmbiguousName, near, resolve_place, resolve_school
+from assetmap.workspace import Workspace
 
 HARTFORD = (41.7637, -72.6851)
+
+
+@pytest.fixture(scope="module")
+def ws():
+    """The default workspace (seeded with the shipped data; a temporary file in tests)."""
+    w = Workspace.open()
+    yield w
+    w.close()
+
+
+def _near(ws, **kwargs):
+    return near(ws.index(), schools=ws.schools(), gazetteer=ws.gazetteer(), **kwargs)
 
 
 def _gc_km(lat1, lon1, lat2, lon2):
@@ -75,27 +88,27 @@ def test_cli_near_downtown_hartford_matches_independent_great_circle(capsys):
             assert abs(r["distance_km"] - metres / 1000) / (metres / 1000) < 0.005
 
 
-def test_near_place_zip_and_filters():
-    res = near(place="06106", needs=["food"], limit=5)
+def test_near_place_zip_and_filters(ws):
+    res = _near(ws, place="06106", needs=["food"], limit=5)
     assert 0 < len(res) <= 5
     assert list(res["distance_km"]) == sorted(res["distance_km"])
     assert all(any(s.split(".")[0] == "food" for s in svc) for svc in res["services"])
     assert res.attrs["origin"].kind == "zip"
 
 
-def test_near_school_by_name_and_id():
-    loc, row = resolve_school("Hartford Public High School")
+def test_near_school_by_name_and_id(ws):
+    loc, row = resolve_school("Hartford Public High School", ws.schools())
     assert row["town"] == "Hartford"
-    loc2, _ = resolve_school(row["school_id"])
+    loc2, _ = resolve_school(row["school_id"], ws.schools())
     assert (loc2.lat, loc2.lon) == (loc.lat, loc.lon)
-    res = near(school=row["school_id"], radius_km=3)
+    res = _near(ws, school=row["school_id"], radius_km=3)
     assert (res["distance_km"] <= 3).all()
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"place": "Atlantis"}, "not a Connecticut town"),
+        ({"place": "Atlantis"}, "not a town, village or ZIP code of this workspace"),
         ({"place": "99999"}, "ZIP code 99999"),
         ({"school": "zzzz no such school qqq"}, "no single school"),
         ({"lat": 95.0, "lon": 0.0}, "not a place on Earth"),
@@ -103,14 +116,44 @@ def test_near_school_by_name_and_id():
         ({"lat": 41.7, "lon": -72.7, "languages": ["Zzyzx-qq"]}, "unknown language"),
     ],
 )
-def test_near_bad_input_is_a_clear_error(kwargs, message):
+def test_near_bad_input_is_a_clear_error(ws, kwargs, message):
     with pytest.raises(InputError, match=message):
-        near(**kwargs)
+        _near(ws, **kwargs)
 
 
-def test_resolve_place_town_village():
-    assert resolve_place("Windham").kind == "town"
-    assert resolve_place("hartford, ct").label == "Hartford"
+def test_resolve_place_town_village(ws):
+    assert resolve_place("Windham", ws.gazetteer()).kind == "town"
+    assert resolve_place("hartford, ct", ws.gazetteer()).label == "Hartford"
+
+
+def test_library_functions_need_their_data():
+    """No silent fallback to the shipped files: the caller passes the workspace's data."""
+    with pytest.raises(TypeError, match="PartnerIndex"):
+        near(None, lat=41.7, lon=-72.7)
+    with pytest.raises(TypeError, match="schools"):
+        resolve_school("Hartford Public High School", None)
+    with pytest.raises(TypeError, match="gazetteer"):
+        resolve_place("Hartford", None)
+
+
+def test_any_us_zip_resolves_from_the_national_gazetteer(ws):
+    loc = resolve_place("33130", ws.gazetteer())  # Miami, FL
+    assert loc.kind == "zip" and loc.label == "ZIP 33130"
+    assert 25.7 < loc.lat < 25.8 and -80.3 < loc.lon < -80.1
+    assert resolve_place("06106", ws.gazetteer()).label == "ZIP 06106 (Hartford)"
+
+
+def test_a_shared_school_name_lists_every_candidate(ws, capsys):
+    with pytest.raises(AmbiguousName) as err:
+        resolve_school("Center School", ws.schools())
+    towns = {c["town"] for c in err.value.candidates}
+    assert len(err.value.candidates) == 4
+    assert {"East Hampton", "Ellington", "Old Lyme"} <= towns
+    assert main(["near", "--school", "Center School"]) == 2
+    msg = capsys.readouterr().err
+    assert "4 schools are named 'Center School'" in msg
+    for c in err.value.candidates:
+        assert f"{c['school_id']} Center School ({c['town']})" in msg
 
 
 def test_cli_bad_input_exits_2_without_traceback():

@@ -25,15 +25,18 @@ ARABIC = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]{3,}")
 @pytest.fixture(scope="module")
 def hartford():
     """The coordinated network of a shipped Hartford school and its partners."""
-    from assetmap.data import load_schools
+    from assetmap.data import load_partners, load_schools, survey_path
+    from assetmap.index import PartnerIndex
     from assetmap.match import prepare
-    from assetmap.near import resolve_school, shipped_index
+    from assetmap.near import resolve_school
     from assetmap.needs import load_profile
     from assetmap.network import build_network
 
     schools = load_schools()
-    profile, _ = load_profile(None, schools=schools)
-    ctx = prepare(partners_index=shipped_index(public=False), profile=profile, schools=schools)
+    profile, _ = load_profile(survey_path(), schools=schools)
+    ctx = prepare(
+        partners_index=PartnerIndex.build(load_partners()), profile=profile, schools=schools
+    )
     sid = str(resolve_school(SCHOOL, schools)[1]["school_id"])
     net = build_network([sid], profile=profile, context=ctx)
     p = ctx.index.partners

@@ -481,9 +481,10 @@ def test_postgis_uses_real_geometry_columns(pg):
 
 @pytest.fixture(scope="module")
 def shipped_profile():
+    from assetmap.data import load_schools, survey_path
     from assetmap.needs import load_profile
 
-    profile, _report = load_profile()  # the shipped SYNTHETIC survey
+    profile, _report = load_profile(survey_path(), schools=load_schools())  # SYNTHETIC
     return profile
 
 

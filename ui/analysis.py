@@ -17,9 +17,8 @@ import streamlit as st
 from assetmap import coverage, match, needs, network
 from assetmap._errors import AssetmapError
 from assetmap.auth import Principal, visible_partners, visible_profiles
-from assetmap.data import survey_path
 from assetmap.maps import partner_map
-from ui import cache
+from ui import cache, registry
 
 
 class DistrictView(NamedTuple):
@@ -28,15 +27,20 @@ class DistrictView(NamedTuple):
     boundaries: list[gpd.GeoDataFrame]
 
 
-@st.cache_resource(show_spinner="Reading the family survey…")
+@st.cache_resource(show_spinner="Reading the family survey…", max_entries=4)
 def _profile(key: str) -> needs.NeedProfile:
-    profile, _report = needs.load_profile(survey_path(), schools=cache.schools())
+    profile = registry.workspace().profile()
+    if profile is None:
+        raise AssetmapError(
+            "this workspace holds no family survey yet: upload one on the Data page "
+            "(or `assetmap init --survey FILE`)."
+        )
     return profile
 
 
 def profile() -> needs.NeedProfile:
-    """The NeedProfile of the shipped synthetic survey (aggregates only; figures leave it
-    only through ``published()``, suppressed)."""
+    """The workspace's survey-derived NeedProfile (aggregates only; figures leave it only
+    through ``published()``, suppressed)."""
     return _profile(cache.data_key())
 
 
@@ -45,7 +49,7 @@ def published() -> pd.DataFrame:
     return profile().published()
 
 
-@st.cache_resource(show_spinner="Finding gaps…")
+@st.cache_resource(show_spinner="Finding gaps…", max_entries=32)
 def _gaps(key: str, who: cache.PrincipalKey) -> pd.DataFrame:
     return coverage.gaps(profile=profile(), context=_context(key, who))
 
@@ -72,7 +76,7 @@ def survey_languages() -> list[str]:
     ]
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _district_view(key: str, who: cache.PrincipalKey, district_id: str | None) -> DistrictView:
     schools = cache.schools()
     parts = cache.partners(_principal(who))
@@ -114,7 +118,7 @@ def gaps_for(
     return g.reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=64)
 def _per_category(key: str, who: cache.PrincipalKey, district_id: str | None) -> pd.DataFrame:
     p = _district_view(key, who, district_id).partners
     tax = cache.taxonomy()
@@ -134,7 +138,7 @@ def partners_per_category(principal: Principal, district_id: str | None) -> pd.D
     return _per_category(cache.data_key(), cache.who(principal), district_id)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=64)
 def _coverage(key: str, who: cache.PrincipalKey, district_id: str | None) -> pd.DataFrame:
     tax = cache.taxonomy()
     sch = _district_view(key, who, district_id).schools
@@ -179,12 +183,13 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@st.cache_resource(show_spinner="Preparing the analysis…")
+@st.cache_resource(show_spinner="Preparing the analysis…", max_entries=32)
 def _context(key: str, who: cache.PrincipalKey) -> match.AnalysisContext:
     return match.prepare(
         partners_index=cache.partner_index(_principal(who)),
         profile=profile(),
         schools=cache.schools(),
+        zones=registry.workspace().zones(),
     )
 
 
@@ -268,8 +273,6 @@ def district_map(
 
 @st.cache_data(show_spinner=False, ttl=300, max_entries=256)
 def _stale_near(key: str, who: cache.PrincipalKey, school_id: str, reach_km: float) -> pd.DataFrame:
-    from ui import registry
-
     try:
         stale = registry.store().stale_partners(school_id=school_id, reach_km=reach_km)
     except AssetmapError:

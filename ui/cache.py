@@ -1,12 +1,13 @@
 """Cached loaders of the data and indexes (one copy per server process).
 
-Partners come from the registry (``ui.registry``: the store, filled with the shipped data on
-first start); schools, boundaries and the gazetteer are the shipped files.
+Everything comes from the workspace (``ui.registry``: the store, seeded with the shipped data
+on first start): partners, schools, boundaries, the gazetteer and the region's name.
 
 Frames are cached with ``st.cache_resource`` (shared, not copied per call): every caller
 treats them as read-only, which the library guarantees (it never mutates its inputs).
-Each loader takes the data folder as its cache key, so a different ``ASSETMAP_DATA_DIR``
-never sees another folder's data.
+Each loader takes :func:`data_key` (data folder, workspace location and the store's
+revision) as its cache key: an edit made anywhere — the Data page or ``assetmap store edit``
+in a terminal — changes the revision, so the next page run reads the workspace anew.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from assetmap import data
 from assetmap.auth import PUBLIC, Principal, visible_partners
 from assetmap.index import PartnerIndex
 from assetmap.languages import LanguageTable, load_languages
@@ -26,17 +26,17 @@ from ui import registry
 
 
 def data_key() -> str:
-    """The cache key of the data: the data folder and the registry location in the settings."""
+    """The cache key of the data: data folder, workspace location and the store's revision."""
     s = get_settings()
-    return f"{s.data_dir}|{s.store_location}"
+    return f"{s.data_dir}|{s.store_location}|{registry.revision()}"
 
 
-@st.cache_resource(show_spinner="Loading partners…")
+@st.cache_resource(show_spinner="Loading partners…", max_entries=4)
 def _partners(key: str) -> gpd.GeoDataFrame:
     return registry.partners()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _public_partners(key: str) -> gpd.GeoDataFrame:
     out = visible_partners(PUBLIC, _partners(key))
     return gpd.GeoDataFrame(out, geometry="geometry", crs=CRS).reset_index(drop=True)
@@ -45,7 +45,7 @@ def _public_partners(key: str) -> gpd.GeoDataFrame:
 PrincipalKey = tuple[str, tuple[str, ...], tuple[str, ...]]
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _staff_partners(key: str, who: PrincipalKey) -> gpd.GeoDataFrame:
     role, schools, districts = who
     sch = _schools(key)
@@ -60,31 +60,34 @@ def _staff_partners(key: str, who: PrincipalKey) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=CRS).reset_index(drop=True)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _index(key: str, who: PrincipalKey | None) -> PartnerIndex:
     return PartnerIndex.build(_public_partners(key) if who is None else _staff_partners(key, who))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _schools(key: str) -> gpd.GeoDataFrame:
-    return data.load_schools()
+    return registry.workspace().schools()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _towns(key: str) -> gpd.GeoDataFrame:
-    return data.load_towns()
+    return registry.workspace().towns()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _districts(key: str) -> gpd.GeoDataFrame:
-    d = data.load_districts()
-    code = d["boundary_id"].astype(str).str.replace(r"^CT-", "", regex=True)
-    return d.assign(district_id=code)
+    return registry.workspace().districts()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _gazetteer(key: str) -> pd.DataFrame:
-    return data.load_gazetteer()
+    return registry.workspace().gazetteer()
+
+
+def region_name() -> str:
+    """The workspace's region name (e.g. "Connecticut"), for page wording."""
+    return registry.workspace().region_name
 
 
 def who(principal: Principal) -> PrincipalKey:
@@ -93,7 +96,7 @@ def who(principal: Principal) -> PrincipalKey:
 
 
 def partners(principal: Principal) -> gpd.GeoDataFrame:
-    """The shipped partners this staff principal may see (``assetmap.auth.visible_partners``)."""
+    """The workspace's partners this staff principal may see (``assetmap.auth.visible_partners``)."""
     return _staff_partners(data_key(), who(principal))
 
 
@@ -114,7 +117,7 @@ def public_index() -> PartnerIndex:
 
 
 def schools() -> gpd.GeoDataFrame:
-    """Shipped schools (points)."""
+    """The workspace's schools (points)."""
     return _schools(data_key())
 
 

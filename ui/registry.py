@@ -1,10 +1,12 @@
-"""The persistent partner registry (``assetmap.store``) as the app's source of partners.
+"""The workspace (``assetmap.workspace``) as the app's single source of data.
 
-The store lives at ``settings.store_location`` (default ``var/assetmap.gpkg``, a GeoPackage:
-no server needed; a ``postgresql://`` URL selects PostGIS). On the app's first start an
-empty store is filled with the shipped Connecticut data, so ``streamlit run app.py`` works
-with no setup. Edits made on the Data page are written to the store (audited) and the
-app's caches are cleared so every session sees them.
+The workspace's store lives at ``settings.store_location`` (default ``var/assetmap.gpkg``, a
+GeoPackage: no server needed; a ``postgresql://`` URL selects PostGIS). On the app's first
+start an empty default workspace is seeded with the shipped Connecticut data, so
+``streamlit run app.py`` works with no setup. Partners, schools, boundaries, the gazetteer
+and the survey-derived profile are all read from it; the cache key includes the store's
+revision, so an edit made anywhere (Data page, ``assetmap store edit``) is seen by the next
+page run without a restart.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import geopandas as gpd
 import streamlit as st
 
 from assetmap.settings import get_settings
-from assetmap.store import Store, load_shipped, open_store
+from assetmap.store import Store
+from assetmap.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +30,24 @@ def location() -> str:
     return str(get_settings().store_location)
 
 
-@st.cache_resource(show_spinner="Opening the partner registry…")
-def _store(loc: str) -> Store:
-    store = open_store(loc)
-    if store.counts().get("partners", 0) == 0:
-        log.info("empty registry at %s: loading the shipped data", store.display_location)
-        load_shipped(store, by=APP_USER)
-    return store
+@st.cache_resource(show_spinner="Opening the workspace…")
+def _workspace(loc: str) -> Workspace:
+    return Workspace.open(loc)
+
+
+def workspace() -> Workspace:
+    """The open workspace (shared by every session; the store serialises its own writes)."""
+    return _workspace(location())
 
 
 def store() -> Store:
-    """The open registry (shared by every session; the store serialises its own writes)."""
-    return _store(location())
+    """The workspace's store (the partner registry)."""
+    return workspace().store
+
+
+def revision() -> str:
+    """The store's current revision (changes with every edit, load or upload)."""
+    return workspace().revision()
 
 
 def partners() -> gpd.GeoDataFrame:

@@ -176,11 +176,12 @@ def district_picker(
         st.stop()
     own = sorted(getattr(principal, "districts", ()) or ())
     index = options.index(own[0]) if own and own[0] in options else 0
+    region = cache.region_name()
     return st.selectbox(
         label,
         options,
         index=index,
-        format_func=lambda i: "All of Connecticut" if i is None else names.get(i, i),
+        format_func=lambda i: f"All of {region}" if i is None else names.get(i, i),
         key=key,
     )
 
@@ -256,7 +257,7 @@ def match_table(matches: pd.DataFrame) -> pd.DataFrame:
 def district_name(district_id: str | None) -> str:
     """A district's name (or the state's)."""
     if district_id is None:
-        return "All of Connecticut"
+        return f"All of {cache.region_name()}"
     sch = cache.schools()
     hit = sch.loc[sch["district_id"].astype(str) == str(district_id), "district_name"]
     return str(hit.iloc[0]) if len(hit) else str(district_id)

@@ -30,22 +30,29 @@ _EXAMPLES = {
 
 
 def _survey_args(p: argparse.ArgumentParser) -> None:
+    from assetmap.cli._core import store_arg
+
+    store_arg(p)
     p.add_argument(
         "--survey",
         help="family survey (CSV or Excel, response level or aggregated); default: the "
-        "shipped SYNTHETIC survey",
+        "survey kept in the workspace (the shipped SYNTHETIC one in the default workspace)",
     )
-    p.add_argument("--partners", help="a partner file instead of the shipped partners")
+    p.add_argument("--partners", help="a partner file instead of the workspace's partners")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from assetmap.cli._core import store_arg
+
     p = sub.add_parser(
         "needs",
         help="the suppressed need profile of every surveyed school",
         description="Families per need, home language and need x language per school, with "
         "Connecticut small-cell suppression. Example: " + _EXAMPLES["needs"],
     )
-    p.add_argument("--survey", help="family survey; default: the shipped SYNTHETIC survey")
+
+    store_arg(p)
+    p.add_argument("--survey", help="family survey; default: the survey kept in the workspace")
     p.add_argument("--school", action="append", default=[], help="only this school (id or name)")
     p.add_argument("--json", action="store_true", help="print JSON records")
     p.set_defaults(handler=_needs)
@@ -119,10 +126,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         help="write partners to a file (same formats as network)",
-        description="Export the shipped partners (or --partners) to CSV, Excel, GeoJSON, "
-        "GeoPackage, GraphML, HSDS, HTML or PDF. Example: " + _EXAMPLES["export"],
+        description="Export the workspace's partners (every current record; or --partners) to "
+        "CSV, Excel, GeoJSON, GeoPackage, GraphML, HSDS, HTML or PDF. Example: "
+        + _EXAMPLES["export"],
     )
-    p.add_argument("--partners", help="a partner file instead of the shipped partners")
+    store_arg(p)
+    p.add_argument("--partners", help="a partner file instead of the workspace's partners")
     p.add_argument("--out", required=True, help="output file; the extension picks the format")
     p.set_defaults(handler=_export)
 
@@ -179,19 +188,27 @@ def _dump(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
-def _schools():
-    from assetmap.data import load_schools
+def _workspace(args: argparse.Namespace):
+    from assetmap.cli._core import open_workspace
 
-    try:
-        return load_schools()
-    except Exception as exc:  # noqa: BLE001 - missing/unreadable shipped data
-        raise InputError(f"cannot load the shipped schools ({exc})") from exc
+    return open_workspace(args)
 
 
-def _profile(path: str | None, schools):
+def _profile(path: str | None, schools, ws=None):
     from assetmap.needs import load_profile
 
-    if path is not None and not Path(path).is_file():
+    if path is None:
+        profile = ws.profile() if ws is not None else None
+        if profile is None:
+            raise InputError(
+                f"the workspace {ws.location if ws is not None else ''} holds no family survey; "
+                "give one with --survey FILE (CSV or .xlsx), or keep one in the workspace with "
+                "`assetmap init --survey FILE`."
+            )
+        if profile.synthetic:
+            sys.stderr.write("note: this survey is SYNTHETIC (demo data, not real families)\n")
+        return profile
+    if not Path(path).is_file():
         raise InputError(f"--survey {path}: no such file. Give the path of a CSV or .xlsx survey.")
     profile, report = load_profile(path, schools=schools)
     # The shipped demo survey keeps a few ambiguous answers on purpose (a bare "Creole"):
@@ -214,10 +231,10 @@ def _profile(path: str | None, schools):
     return profile
 
 
-def _index(path: str | None):
+def _index(path: str | None, ws):
     from assetmap.cli._core import _load_index
 
-    return _load_index(path)
+    return _load_index(path, ws)
 
 
 def _school_ids(queries: list[str], schools) -> list[str]:
@@ -240,21 +257,24 @@ def _district_id(query: str, schools) -> str:
             if len(hit) == 1:
                 return str(hit[0])
     raise InputError(
-        f"no district matches {q!r}. Give the 7-digit district id (e.g. --district 0640011) "
+        f"no district matches {q!r}. Give the district id (as the schools file spells it) "
         "or the district's full name."
     )
 
 
-def _context(args, schools, profile):
+def _context(args, ws, schools, profile):
     from assetmap.match import prepare
 
-    return prepare(partners_index=_index(args.partners), profile=profile, schools=schools)
+    return prepare(
+        partners_index=_index(args.partners, ws), profile=profile, schools=schools, zones=ws.zones()
+    )
 
 
 # ------------------------------------------------------------------------------ commands
 def _needs(args: argparse.Namespace) -> int:
-    schools = _schools()
-    profile = _profile(args.survey, schools)
+    ws = _workspace(args)
+    schools = ws.schools()
+    profile = _profile(args.survey, schools, ws)
     pub = profile.published()
     if args.school:
         ids = _school_ids(args.school, schools)
@@ -295,9 +315,10 @@ def _match(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1 (e.g. --limit 5)")
-    schools = _schools()
-    profile = _profile(args.survey, schools)
-    ctx = _context(args, schools, profile)
+    ws = _workspace(args)
+    schools = ws.schools()
+    profile = _profile(args.survey, schools, ws)
+    ctx = _context(args, ws, schools, profile)
     ids = _school_ids(args.school, schools) if args.school else None
     if args.mode:
         from assetmap.roads import use_travel_time
@@ -338,9 +359,10 @@ def _match(args: argparse.Namespace) -> int:
 def _gaps(args: argparse.Namespace) -> int:
     from assetmap.coverage import gaps, gaps_by_district
 
-    schools = _schools()
-    profile = _profile(args.survey, schools)
-    ctx = _context(args, schools, profile)
+    ws = _workspace(args)
+    schools = ws.schools()
+    profile = _profile(args.survey, schools, ws)
+    ctx = _context(args, ws, schools, profile)
     ids = None
     if args.school:
         ids = _school_ids(args.school, schools)
@@ -412,9 +434,10 @@ def _network(args: argparse.Namespace) -> int:
     from assetmap.coverage import gaps
     from assetmap.network import build_network
 
-    schools = _schools()
-    profile = _profile(args.survey, schools)
-    ctx = _context(args, schools, profile)
+    ws = _workspace(args)
+    schools = ws.schools()
+    profile = _profile(args.survey, schools, ws)
+    ctx = _context(args, ws, schools, profile)
     if args.school:
         ids = _school_ids(args.school, schools)
     else:
@@ -472,9 +495,7 @@ def _export(args: argparse.Namespace) -> int:
         if not report.ok:
             raise InputError(f"{args.partners}: no usable partner rows", report=report)
     else:
-        from assetmap.data import load_partners
-
-        partners = load_partners()
+        partners = _workspace(args).partners(public=False)
     try:
         out = export.export_partners(partners, args.out)
     except OSError as exc:

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--lat", type=float, help="latitude (with --lon)")
     where.add_argument("--school", help="school id or name")
-    where.add_argument("--place", help="Connecticut town, village or ZIP code")
+    where.add_argument("--place", help="town, village or ZIP code (any US ZIP)")
     p.add_argument("--lon", type=float, help="longitude (with --lat)")
     p.add_argument(
         "--need", action="append", default=[], help="need/service code or name (repeatable)"
@@ -57,11 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "without one, estimated from straight-line distance)",
     )
     p.add_argument("--max-minutes", type=float, help="every match within this many minutes")
-    p.add_argument("--partners", help="a partner file instead of the shipped data")
+    store_arg(p)
+    p.add_argument("--partners", help="a partner file instead of the workspace's partners")
     p.add_argument(
         "--staff",
         action="store_true",
-        help="staff view of the shipped data: include unpublished records and sensitive locations",
+        help="staff view of the workspace: include unpublished records and sensitive locations",
     )
     p.add_argument(
         "--open",
@@ -70,23 +71,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("evening", "weekend", "summer"),
         help="only partners open then, by their hours or a program they run (repeatable)",
     )
-    p.add_argument(
-        "--store",
-        metavar="LOCATION",
-        help="workspace whose programs --open also searches and whose road network --mode uses "
-        "(default: settings store_location, if it exists)",
-    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_near)
 
 
-def _load_index(path: str | None, *, public: bool = False):
-    """The shipped index (public view unless ``public=False``) or one over a partner file."""
+def store_arg(p: argparse.ArgumentParser) -> None:
+    """Add ``--store LOCATION`` (the workspace every command reads)."""
+    p.add_argument(
+        "--store",
+        metavar="LOCATION",
+        help="workspace: a GeoPackage file (.gpkg) or postgresql:// URL (default "
+        "var/assetmap.gpkg, seeded with the shipped Connecticut data; ASSETMAP_STORE_URL "
+        "overrides the default)",
+    )
+
+
+def open_workspace(args: argparse.Namespace):
+    """The workspace named by ``--store`` (or the default one)."""
+    from assetmap.workspace import Workspace
+
+    return Workspace.open(getattr(args, "store", None))
+
+
+def _load_index(path: str | None, workspace=None, *, public: bool = False):
+    """The workspace's index (public view unless ``public=False``) or one over a partner file."""
     from assetmap.index import PartnerIndex
-    from assetmap.near import shipped_index
 
     if not path:
-        return shipped_index(public=public)
+        return workspace.index(public=public)
     from assetmap.schema import load_file
 
     gdf, report = load_file(path, kind="partners")
@@ -102,7 +114,8 @@ def _near(args: argparse.Namespace) -> int:
 
     if (args.lat is None) != (args.lon is None):
         raise InputError("give both --lat and --lon (e.g. --lat 41.7637 --lon -72.6851)")
-    index = _load_index(args.partners, public=not args.staff)
+    ws = open_workspace(args)
+    index = _load_index(args.partners, ws, public=not args.staff)
     roads = None
     if args.mode:
         from assetmap.roads import load_network
@@ -113,6 +126,8 @@ def _near(args: argparse.Namespace) -> int:
         raise InputError("--max-minutes needs a travel mode, e.g. --mode walk --max-minutes 20")
     res = near(
         index,
+        schools=ws.schools(),
+        gazetteer=ws.gazetteer(),
         lat=args.lat,
         lon=args.lon,
         school=args.school,
@@ -123,7 +138,7 @@ def _near(args: argparse.Namespace) -> int:
         radius_km=args.radius_km,
         limit=args.limit,
         open_at=args.open,
-        programs=_workspace_programs(args.store, public=not args.staff) if args.open else (),
+        programs=_workspace_programs(ws, public=not args.staff) if args.open else (),
         mode=args.mode,
         max_minutes=args.max_minutes,
         roads=roads,
@@ -153,19 +168,9 @@ def _near(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workspace_programs(location: str | None, *, public: bool) -> list:
-    """Programs of the workspace (public ones unless staff); none when it does not exist yet."""
-    from pathlib import Path
-
+def _workspace_programs(ws, *, public: bool) -> list:
+    """Programs of the workspace (public ones unless staff)."""
     from assetmap.programs import list_programs
-    from assetmap.settings import get_settings
-    from assetmap.store import is_postgis_url, open_store
 
-    loc = location or str(get_settings().store_location)
-    if not is_postgis_url(loc) and not Path(loc).exists():
-        if location:
-            raise InputError(f"--store {location}: no such workspace file.")
-        return []
-    with open_store(loc) as store:
-        progs = list_programs(store)
+    progs = list_programs(ws.store)
     return [p for p in progs if p.get("public", True)] if public else progs

@@ -149,10 +149,10 @@ def _out(args: argparse.Namespace, obj: Any, text: str) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from assetmap.store import load_shipped
+    from assetmap.workspace import seed_shipped
 
     with _open(args) as store:
-        loaded = {} if args.empty else load_shipped(store, by=_by(args))
+        loaded = {} if args.empty else seed_shipped(store, by=_by(args))
         counts = store.counts()
         text = f"store ready: {store.display_location}\n" + "\n".join(
             f"  {k}: {v}" for k, v in counts.items()

@@ -1,9 +1,10 @@
-"""Offline fallback: town, village and ZIP centroids from the shipped gazetteer.
+"""Offline provider: town, village and ZIP centroids from a workspace's gazetteer.
 
-``data/ct/gazetteer.csv`` (columns name, kind = town|village|zip, town, zip, lat, lon) is read
-through :func:`assetmap.data.load_gazetteer`. A ZIP gives quality ``zip``; a town or village
-name gives quality ``town``. No network is ever used, so this is the only provider allowed
-for private addresses (family survey rows, a family's own search).
+Built from a frame with columns name, kind (town|village|district|zip), town, zip, lat, lon —
+:meth:`assetmap.workspace.Workspace.gazetteer` (the workspace's places plus every US ZIP).
+A ZIP gives quality ``zip``; a place name gives quality ``town``. No network is ever used,
+so this is the only provider allowed for private addresses (family survey rows, a family's
+own search).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -22,7 +24,10 @@ __all__ = ["Gazetteer"]
 log = logging.getLogger(__name__)
 NAME = "gazetteer"
 _ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
-_HOME_STATES = {"", "ct", "conn", "connecticut"}
+_STATE_NAMES = {
+    "ct": ("conn", "connecticut"), "ma": ("mass", "massachusetts"), "ny": ("new york",),
+    "fl": ("fla", "florida"), "ri": ("rhode island",), "nj": ("new jersey",),
+}  # fmt: skip
 
 
 def _key(text: object) -> str:
@@ -30,20 +35,23 @@ def _key(text: object) -> str:
 
 
 class Gazetteer:
-    """Look up a town, village or ZIP centroid. Build from a frame or the shipped file."""
+    """Look up a town, village or ZIP centroid in a gazetteer frame.
+
+    ``states`` (two-letter codes) are the workspace's states: an address naming another
+    state is not matched by place name (a ZIP code still is, ZIPs being national).
+    """
 
     name = NAME
     external = False
 
-    def __init__(self, frame: pd.DataFrame | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, *, states: Iterable[str] = ()) -> None:
         if frame is None:
-            try:
-                from assetmap.data import load_gazetteer
-
-                frame = load_gazetteer()
-            except (FileNotFoundError, OSError) as exc:
-                log.warning("gazetteer not available (%s); offline geocoding disabled", exc)
-                frame = pd.DataFrame(columns=["name", "kind", "town", "zip", "lat", "lon"])
+            raise TypeError("pass the gazetteer frame (Workspace.gazetteer())")
+        self._states = {""}
+        for st in states:
+            code = _key(st)
+            self._states.add(code)
+            self._states.update(_STATE_NAMES.get(code, ()))
         self._zips: dict[str, tuple[float, float, str]] = {}
         self._names: dict[str, tuple[float, float, str]] = {}
         rank = {"town": 0, "village": 1}
@@ -73,20 +81,28 @@ class Gazetteer:
 
     def geocode_one(self, address: Address) -> GeocodeResult:
         """ZIP first (more specific), then the city field, then any comma part naming a place."""
-        if _key(address.state) not in _HOME_STATES:
-            return GeocodeResult(
-                "no_match", source=NAME, message=f"gazetteer covers CT only, not {address.state}"
-            )
         zips = [address.zip] if address.zip else []
         zips += _ZIP.findall(address.street)
         for z in zips:
             hit = self._zips.get(z.zfill(5)[:5])
             if hit:
                 return GeocodeResult("matched", hit[0], hit[1], NAME, "zip", hit[2])
+        if len(self._states) > 1 and _key(address.state) not in self._states:
+            return GeocodeResult(
+                "no_match",
+                source=NAME,
+                message=f"the workspace gazetteer knows places in {', '.join(sorted(s.upper() for s in self._states if len(s) == 2))}, not {address.state}",
+            )
+        suffix = (
+            re.compile(r"\s+(" + "|".join(sorted(s for s in self._states if s)) + r")$")
+            if len(self._states) > 1
+            else None
+        )
         candidates = [address.city, *reversed(address.street.split(","))]
         for text in candidates:
             key = _key(_ZIP.sub(" ", text))
-            key = re.sub(r"\s+(ct|conn|connecticut)$", "", key)
+            if suffix is not None:
+                key = suffix.sub("", key)
             hit = self._names.get(key)
             if hit:
                 return GeocodeResult("matched", hit[0], hit[1], NAME, "town", hit[2])

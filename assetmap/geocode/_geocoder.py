@@ -120,8 +120,19 @@ class Geocoder:
                 self._providers[name] = CensusGeocoder(self.settings, self.session)
             elif name == "nominatim":
                 self._providers[name] = NominatimGeocoder(self.settings, self.session)
+            elif self._gazetteer is not None:
+                self._providers[name] = self._gazetteer
             else:
-                self._providers[name] = self._gazetteer or Gazetteer()
+                # Not yet a workspace reader: the geocode/import commands still use the
+                # shipped gazetteer (Connecticut places + ZIPs) when given none.
+                from assetmap.data import load_gazetteer
+
+                try:
+                    frame = load_gazetteer()
+                except (FileNotFoundError, OSError) as exc:
+                    log.warning("gazetteer not available (%s); offline geocoding disabled", exc)
+                    frame = pd.DataFrame(columns=["name", "kind", "town", "zip", "lat", "lon"])
+                self._providers[name] = Gazetteer(frame, states=["CT"])
         return self._providers[name]
 
     def _count(self, name: str, n: int = 1) -> None:

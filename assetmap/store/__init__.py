@@ -82,7 +82,14 @@ def load_shipped(store: Store, *, by: str) -> dict[str, object]:
     for kind, loader, name in (("town", data.load_towns, "ct/towns.geojson"),
                                ("district", data.load_districts, "ct/districts.geojson")):  # fmt: skip
         if data.data_path(name).exists():
-            loaded[f"{kind}s"] = store.put_boundaries(_boundaries(loader(), kind), kind=kind, by=by)
+            frame = _boundaries(loader(), kind)
+            if kind == "district" and "district_id" not in frame.columns:
+                # the shipped polygons carry NCES state ids ("CT-0640011"); schools spell
+                # their district "0640011"
+                frame["district_id"] = (
+                    frame["boundary_id"].astype(str).str.replace(r"^[A-Z]{2}-", "", regex=True)
+                )
+            loaded[f"{kind}s"] = store.put_boundaries(frame, kind=kind, by=by)
     return loaded
 
 

@@ -73,6 +73,7 @@ FORBIDDEN_PROFILE_COLUMNS = frozenset(
         "preferred_contact",
     }
 )
+_TABLE_PREFIX = "table:"
 _TRUE = {"1", "true", "yes", "t", "y"}
 _FALSE = {"0", "false", "no", "f", "n"}
 
@@ -1427,10 +1428,64 @@ class Store(ABC):
         )
 
     def meta(self) -> dict[str, str]:
-        """Store facts: schema version, when schools/boundaries were loaded …"""
+        """Store facts: schema version, when schools/boundaries were loaded, region name …
+
+        Workspace tables kept by :meth:`put_table` are not listed (only when they were saved).
+        """
         with self._lock, self._read() as cur:
             cur.execute("SELECT key, value FROM store_meta")
-            return {k: v for k, v in cur.fetchall()}
+            return {k: v for k, v in cur.fetchall() if not k.startswith(_TABLE_PREFIX)}
+
+    def set_meta(self, key: str, value: str, *, by: str) -> None:
+        """Set one workspace fact (e.g. ``region_name``); the change is logged with who made it."""
+        by = self._check_by(by)
+        if str(key).startswith(_TABLE_PREFIX):
+            raise InputError(f"meta key {key!r} is reserved for workspace tables")
+        with self._lock, self._write() as cur:
+            self._meta(cur, str(key), str(value))
+            self._meta(cur, f"{key}_set", f"{_now()} by {by}")
+
+    def put_table(self, name: str, frame: pd.DataFrame, *, by: str) -> int:
+        """Keep a small workspace table (place gazetteer, survey-derived counts …) under ``name``.
+
+        The frame is stored as JSON inside the store (no geometry); it replaces an earlier
+        table of the same name. Returns the number of rows kept.
+        """
+        by = self._check_by(by)
+        data = frame.to_json(orient="split", index=False, date_format="iso")
+        with self._lock, self._write() as cur:
+            self._meta(cur, f"{_TABLE_PREFIX}{name}", data)
+            self._meta(cur, f"table_{name}_saved", f"{_now()} by {by}")
+        return len(frame)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A table kept by :meth:`put_table` (a new frame), or None when there is none."""
+        import io
+
+        import pandas as pd
+
+        with self._lock, self._read() as cur:
+            cur.execute(
+                self._q("SELECT value FROM store_meta WHERE key = ?"), (f"{_TABLE_PREFIX}{name}",)
+            )
+            row = cur.fetchone()
+        if row is None or row[0] is None:
+            return None
+        return pd.read_json(io.StringIO(row[0]), orient="split", dtype=False)
+
+    def revision(self) -> str:
+        """A short token that changes whenever anything a view reads changes (partners,
+        schools, boundaries, workspace tables and facts): a cache key for long-lived readers."""
+        with self._lock, self._read() as cur:
+            cur.execute("SELECT COUNT(*), MAX(id) FROM audit_log")
+            n, last = cur.fetchone()
+            cur.execute(
+                self._q("SELECT key, value FROM store_meta WHERE key NOT LIKE ? ORDER BY key"),
+                (f"{_TABLE_PREFIX}%",),
+            )
+            facts = cur.fetchall()
+        digest = hashlib.sha1(repr(facts).encode(), usedforsecurity=False).hexdigest()[:12]
+        return f"{n}-{last}-{digest}"
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (partners, retired, schools, boundaries, audit, networks, profiles)."""
