@@ -401,3 +401,264 @@ def seed_shipped(store: Store, *, by: str) -> dict[str, object]:
         ws.save_profile(profile, by=by, source=str(path))
         loaded["survey_schools"] = len(profile.school_ids)
     return loaded
+
+
+# ---------------------------------------------------------------------- building a workspace
+STATE_NAMES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
+    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
+    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
+    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+    "PR": "Puerto Rico", "GU": "Guam", "VI": "U.S. Virgin Islands", "AS": "American Samoa",
+    "MP": "Northern Mariana Islands",
+}  # fmt: skip
+
+
+def _state_code(state: str) -> str:
+    s = str(state).strip()
+    if s.upper() in STATE_NAMES:
+        return s.upper()
+    for code, name in STATE_NAMES.items():
+        if name.casefold() == s.casefold():
+            return code
+    raise InputError(
+        f"--state {state!r} is not a US state or territory; give its two-letter code (e.g. --state FL)."
+    )
+
+
+def national_districts(state: str) -> gpd.GeoDataFrame:
+    """NCES school district polygons of one state (shipped ``data/us/school_districts``)."""
+    import geopandas as gpd
+
+    path = Path(get_settings().data_dir) / "us" / "school_districts.geojson.gz"
+    if not path.is_file():
+        raise InputError(
+            f"the national district layer {path} is missing; rebuild it with scripts/build_us.py"
+        )
+    code = _state_code(state)
+    g = gpd.read_file(f"/vsigzip/{path}", engine="pyogrio", where=f"state = '{code}'")
+    g = g[g["state"] == code]
+    return gpd.GeoDataFrame(
+        {
+            "boundary_id": g["nces_st_leaid"].astype(str).to_numpy(),
+            "name": g["name"].astype(str).to_numpy(),
+            "district_id": g["nces_st_leaid"].astype(str).to_numpy(),
+            "source": "NCES EDGE school districts SY2020-21 (simplified ~300 m)",
+        },
+        geometry=g.geometry.to_numpy(),
+        crs=g.crs,
+    ).to_crs("EPSG:4326")
+
+
+def national_partners(state: str) -> gpd.GeoDataFrame:
+    """US hospitals, colleges and public library systems of one state as canonical Partners."""
+    import geopandas as gpd
+
+    from assetmap.model import CRS, conform_partners
+    from assetmap.taxonomy import load_taxonomy
+
+    path = Path(get_settings().data_dir) / "us" / "partners_points.csv.gz"
+    if not path.is_file():
+        raise InputError(
+            f"the national partner layer {path} is missing; rebuild it with scripts/build_us.py"
+        )
+    code = _state_code(state)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw = raw[raw["state"] == code].reset_index(drop=True)
+    tax = load_taxonomy()
+    services = [
+        list(tax.categories[c].default_services) if c in tax.categories else []
+        for c in raw["category"]
+    ]
+    frame = pd.DataFrame(
+        {
+            "partner_id": [
+                f"us-{c}-{s}".replace(" ", "")
+                for c, s in zip(raw["category"], raw["source_id"], strict=True)
+            ],
+            "name": raw["name"],
+            "category": raw["category"],
+            "services": services,
+            "services_inferred": services,
+            "languages": [[] for _ in range(len(raw))],
+            "address": raw["address"],
+            "city": raw["city"],
+            "state": raw["state"],
+            "postal_code": raw["postal_code"].str[:5],
+            "phone": raw["phone"],
+            "delivery": [["in_person"] for _ in range(len(raw))],
+            "mou_status": "none",
+            "source": raw["source"] + " (national layer, assetmap data/us)",
+            "published": True,
+            "sensitive": False,
+            "example": False,
+            "geocode_source": "source",
+            "geocode_quality": "exact",
+        }
+    )
+    geom = gpd.points_from_xy(pd.to_numeric(raw["lon"]), pd.to_numeric(raw["lat"]), crs=CRS)
+    return conform_partners(gpd.GeoDataFrame(frame, geometry=geom, crs=CRS))
+
+
+def _read(path: str | Path, kind: str, **kw: Any) -> Any:
+    from assetmap.schema import load_file
+
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file (the {kind} file to build the workspace from)")
+    frame, report = load_file(str(path), kind=kind, **kw)
+    if not report.ok or len(frame) == 0:
+        raise InputError(f"{path}: no usable {kind} rows", report=report)
+    return frame, report
+
+
+def join_districts(schools: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Give schools without a district id the district polygon that contains them (id and name).
+
+    A school outside every polygon keeps no district (its id stays empty).
+    """
+    import geopandas as gpd
+
+    out = schools.copy()
+    if districts is None or districts.empty:
+        return out
+    missing = out["district_id"].isna() | (out["district_id"].astype(str).str.strip() == "")
+    if not missing.any():
+        return out
+    d = districts[["district_id", "name", "geometry"]].rename(columns={"name": "_district_name"})
+    pts = gpd.GeoDataFrame(out.loc[missing, ["geometry"]], geometry="geometry", crs=out.crs)
+    hit = gpd.sjoin(pts, d.to_crs(out.crs), how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    out.loc[hit.index, "district_id"] = hit["district_id"].where(hit["district_id"].notna(), None)
+    if "district_name" in out.columns:
+        blank = out.loc[hit.index, "district_name"].isna() | (
+            out.loc[hit.index, "district_name"].astype(str).str.strip() == ""
+        )
+        idx = hit.index[blank.to_numpy()]
+        out.loc[idx, "district_name"] = hit.loc[idx, "_district_name"]
+    return out
+
+
+def _any_inside(schools: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> bool:
+    import shapely
+
+    has = schools.geometry.notna() & ~schools.geometry.is_empty
+    if not has.any() or districts.empty:
+        return False
+    area = shapely.union_all(districts.to_crs(schools.crs).geometry.make_valid().to_numpy())
+    return bool(schools.geometry[has].within(area).any())
+
+
+def build_workspace(
+    location: str | Path,
+    *,
+    schools: str | Path,
+    boundaries: str | Path | None = None,
+    towns: str | Path | None = None,
+    zones: str | Path | None = None,
+    partners: list[str | Path] = (),  # type: ignore[assignment]
+    survey: str | Path | None = None,
+    state: str | None = None,
+    region_name: str | None = None,
+    by: str,
+) -> tuple[Workspace, dict[str, Any]]:
+    """Build a new workspace at ``location`` from a district's own files.
+
+    ``schools`` is required; district polygons come from ``boundaries`` or, with ``state``,
+    from the national NCES layer. With ``state`` the national hospitals, colleges and library
+    systems of that state are added as partners (published, with their source). Schools
+    without a district id get the polygon that contains them. The workspace's gazetteer is
+    its towns, districts and school cities plus every US ZIP. Returns the open workspace and
+    a summary (counts and warnings).
+    """
+    if boundaries is None and state is None:
+        raise InputError(
+            "give --boundaries FILE (district polygons) or --state XX to use the national layer"
+        )
+    loc = str(location)
+    if not is_postgis_url(loc) and Path(loc).exists():
+        raise InputError(
+            f"--store {loc} already exists; choose a new location (a workspace is built once)"
+        )
+    if not is_postgis_url(loc):
+        Path(loc).parent.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {"warnings": []}
+    sch, rep = _read(schools, "schools")
+    summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
+    if boundaries is not None:
+        dist, rep = _read(boundaries, "boundaries")
+        summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
+        dist = dist.copy()
+        dist["district_id"] = dist["boundary_id"].astype(str)
+    else:
+        dist = national_districts(str(state))
+        if dist.empty:
+            raise InputError(f"the national layer has no school districts for {state}")
+    # districts named by the schools file (district_id) but absent from the polygons keep
+    # their own id; schools without one get the containing polygon
+    sch = join_districts(sch, dist)
+    if not _any_inside(sch, dist):
+        raise InputError(
+            f"{schools}: no school lies inside the district polygons; check that both files "
+            "cover the same area"
+        )
+    town_frame = None
+    if towns is not None:
+        town_frame, rep = _read(towns, "boundaries")
+        summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
+    zone_frame = None
+    if zones is not None:
+        zone_frame, rep = _read(zones, "boundaries")
+    part_frames = []
+    for p in partners:
+        frame, rep = _read(p, "partners")
+        summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
+        part_frames.append(frame)
+    if state is not None:
+        part_frames.append(national_partners(str(state)))
+
+    store = open_store(loc)
+    try:
+        summary["schools"] = store.put_schools(sch, by=by)
+        summary["districts"] = store.put_boundaries(dist, kind="district", by=by)
+        if town_frame is not None:
+            summary["towns"] = store.put_boundaries(town_frame, kind="town", by=by)
+        if zone_frame is not None:
+            summary["zones"] = store.put_boundaries(zone_frame, kind="school_zone", by=by)
+        added = 0
+        for frame in part_frames:
+            res = store.upsert_partners(frame, by=by, note="assetmap init")
+            added += int(res.get("added", 0)) + int(res.get("updated", 0))
+        summary["partners"] = added
+        states = [_state_code(state)] if state else []
+        store.set_meta("states", ",".join(states), by=by)
+        name = region_name or (STATE_NAMES[_state_code(state)] if state else "")
+        if not name:
+            names = sorted(set(dist["name"].astype(str)))
+            name = names[0] if len(names) == 1 else "this region"
+        store.set_meta("region_name", name, by=by)
+        summary["region_name"] = name
+        ws = Workspace(store)
+        if survey is not None:
+            from assetmap.needs import load_profile
+
+            if not Path(survey).is_file():
+                raise InputError(f"--survey {survey}: no such file")
+            profile, rep = load_profile(survey, schools=ws.schools())
+            summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
+            ws.save_profile(profile, by=by, source=str(survey))
+            summary["surveyed_schools"] = len(profile.school_ids)
+        summary["unmatched_schools"] = int(sch["district_id"].isna().sum())
+    except BaseException:
+        store.close()
+        if not is_postgis_url(loc):
+            for suffix in ("", "-wal", "-shm", ".lock"):
+                Path(loc + suffix).unlink(missing_ok=True)
+        raise
+    return ws, summary

@@ -20,7 +20,7 @@ from assetmap.io import read_any
 from assetmap.model import PARTNER_COLUMNS, SCHOOL_COLUMNS, lists_to_text
 from assetmap.onboard import suggest_mapping
 from assetmap.report import ValidationReport
-from ui import widgets
+from ui import cache, widgets
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def handle_upload(kind: str, name: str, data: bytes, *, key: str) -> Any:
     try:
         if kind == "survey":
             bar.progress(30, text=f"Reading {name} (identifying columns are dropped)…")
-            profile, rep = needs.load_profile(data, name=name)
+            profile, rep = needs.load_profile(data, name=name, schools=cache.schools())
             bar.progress(100, text=f"{name}: done")
             widgets.show_report(rep, success=f"{name}: {rep.rows_loaded} responses read.")
             show_profile_summary(profile)

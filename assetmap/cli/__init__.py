@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "_serve",
     "_framework",
     "_roads",
+    "_init",
 )
 
 

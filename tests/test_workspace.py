@@ -1,0 +1,210 @@
+"""One workspace feeds every command, in any US region (issue 12).
+
+A second, non-Connecticut region end to end on small real fixtures (tests/data/fl, see
+tests/data/README.md): NCES schools of Miami-Dade and Broward (no district column, so they
+are joined to the NCES district polygons), IMLS library systems, and a SYNTHETIC survey.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assetmap.cli import main
+from assetmap.workspace import Workspace
+
+FL = Path(__file__).parent / "data" / "fl"
+SCHOOLS = str(FL / "fl_schools_nces.csv")
+DISTRICTS = str(FL / "fl_districts_nces_2021.geojson")
+LIBRARIES = str(FL / "fl_libraries_imls_pls_fy2022.csv")
+SURVEY = str(FL / "fl_survey_synthetic.csv")
+ADA_MERRITT = "120039004072"  # NCES id, Miami (ZIP 33130)
+MAIN_LIBRARY = "FSCS5023"  # Miami-Dade Public Library System, 101 W Flagler St
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _km(lat1, lon1, lat2, lon2) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def _no_connecticut(text: str) -> None:
+    assert "Connecticut" not in text and "Hartford" not in text, text[:300]
+
+
+@pytest.fixture(scope="module")
+def files_ws(tmp_path_factory) -> str:
+    """A workspace built from the district's own files."""
+    loc = str(tmp_path_factory.mktemp("fl") / "miami.gpkg")
+    code = main(["init", "--store", loc, "--schools", SCHOOLS, "--boundaries", DISTRICTS,
+                 "--partners", LIBRARIES, "--survey", SURVEY, "--region-name", "Miami-Dade",
+                 "--by", "tester"])  # fmt: skip
+    assert code == 0
+    return loc
+
+
+@pytest.fixture(scope="module")
+def state_ws(tmp_path_factory) -> str:
+    """A workspace from a school list only: national layers fill in partners and districts."""
+    loc = str(tmp_path_factory.mktemp("fl") / "florida.gpkg")
+    code = main(["init", "--store", loc, "--state", "FL", "--schools", SCHOOLS,
+                 "--survey", SURVEY, "--by", "tester"])  # fmt: skip
+    assert code == 0
+    return loc
+
+
+def test_init_joins_schools_to_the_containing_district(files_ws):
+    with Workspace.open(files_ws) as ws:
+        sch = ws.schools().set_index("school_id")
+        assert len(sch) == 6
+        assert sch.loc[ADA_MERRITT, "district_id"] == "FL-13"
+        assert sch.loc[ADA_MERRITT, "district_name"] == "Dade County School District"
+        assert sch.loc["120018008260", "district_id"] == "FL-06"  # Coral Springs: Broward
+        assert ws.region_name == "Miami-Dade"
+        assert len(ws.partners(public=False)) == 5
+        assert ws.profile() is not None and ws.profile().synthetic
+        gaz = ws.gazetteer()
+        assert "MIAMI SPRINGS" in set(gaz["name"])  # a school's city
+        assert (gaz["kind"] == "zip").sum() > 33_000  # every US ZIP
+
+
+def test_near_a_school_by_nces_id_and_a_zip_outside_connecticut(files_ws, capsys):
+    code, out, _ = _run(capsys, "near", "--store", files_ws, "--school", ADA_MERRITT, "--json")
+    assert code == 0
+    got = json.loads(out)
+    assert [r["partner_id"] for r in got][:2] == [MAIN_LIBRARY, "FSCS5020"]
+    first = got[0]
+    expected = _km(25.7705671, -80.2057597, first["lat"], first["lon"])
+    assert abs(first["distance_km"] - expected) < 0.005
+    _no_connecticut(out)
+
+    code, out, _ = _run(capsys, "near", "--store", files_ws, "--place", "33130", "--limit", "2")
+    assert code == 0
+    assert out.startswith("2 partners near ZIP 33130")
+    assert "MIAMI-DADE PUBLIC LIBRARY SYSTEM" in out
+    _no_connecticut(out)
+
+    code, _, err = _run(capsys, "near", "--store", files_ws, "--place", "Atlantis")
+    assert code == 2 and "not a town, village or ZIP code of this workspace" in err
+    _no_connecticut(err)
+
+
+def test_an_edit_in_the_registry_is_seen_by_the_next_near(files_ws, capsys):
+    args = ("near", "--store", files_ws, "--lat", "25.7741", "--lon", "-80.1969",
+            "--radius-km", "50", "--language", "ht", "--json")  # fmt: skip
+    code, out, _ = _run(capsys, *args)
+    assert code == 0 and MAIN_LIBRARY not in {r["partner_id"] for r in json.loads(out)}
+    code, _, err = _run(capsys, "store", "edit", "--store", files_ws, "--partner", MAIN_LIBRARY,
+                        "--set", "languages=ht", "--by", "coordinator")  # fmt: skip
+    assert code == 0, err
+    code, out, _ = _run(capsys, *args)
+    assert code == 0
+    assert [r["partner_id"] for r in json.loads(out)] == [MAIN_LIBRARY]
+
+
+def test_national_layers_answer_match_gaps_network_and_export(state_ws, tmp_path, capsys):
+    with Workspace.open(state_ws) as ws:
+        assert ws.region_name == "Florida"
+        held = len(ws.partners(public=False))
+        assert held > 500  # FL hospitals, colleges, library systems
+        assert ws.schools().set_index("school_id").loc[ADA_MERRITT, "district_id"] == "FL-13"
+
+    code, out, _ = _run(capsys, "match", "--store", state_ws, "--school", ADA_MERRITT, "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows and {r["school_id"] for r in rows} == {ADA_MERRITT}
+    assert all(r["partner_id"].startswith("us-") for r in rows)
+    _no_connecticut(out)
+
+    code, out, _ = _run(capsys, "gaps", "--store", state_ws, "--district", "FL-13", "--json")
+    assert code == 0
+    gaps = json.loads(out)
+    assert {g["district_id"] for g in gaps["gaps"]} == {"FL-13"}
+    _no_connecticut(out)
+
+    net = tmp_path / "network.csv"
+    code, _, err = _run(capsys, "network", "--store", state_ws, "--school", ADA_MERRITT,
+                        "--out", str(net))  # fmt: skip
+    assert code == 0, err
+    frame = pd.read_csv(net, dtype=str, encoding="utf-8-sig")
+    assert set(frame["school_id"]) == {ADA_MERRITT}
+    assert (frame["role"] == "lead").any()
+    _no_connecticut(net.read_text(encoding="utf-8-sig"))
+
+    out_csv = tmp_path / "partners.csv"
+    code, _, err = _run(capsys, "export", "--store", state_ws, "--out", str(out_csv))
+    assert code == 0, err
+    assert len(pd.read_csv(out_csv, dtype=str, encoding="utf-8-sig")) == held
+
+
+def test_init_refuses_what_it_cannot_build(tmp_path, capsys):
+    loc = str(tmp_path / "x.gpkg")
+    code, _, err = _run(capsys, "init", "--store", loc, "--schools", SCHOOLS)
+    assert code == 2 and "--boundaries FILE" in err
+    code, _, err = _run(capsys, "init", "--store", loc, "--schools", SCHOOLS, "--state", "ZZ")
+    assert code == 2 and "not a US state" in err
+    ct = str(Path(__file__).parents[1] / "data" / "ct" / "schools.geojson")
+    code, _, err = _run(capsys, "init", "--store", loc, "--schools", ct, "--boundaries", DISTRICTS)
+    assert code == 2 and "no school lies inside the district polygons" in err
+    assert not Path(loc).exists()  # nothing half-built is left behind
+
+
+def test_a_workspace_without_a_survey_says_how_to_add_one(tmp_path, capsys):
+    loc = str(tmp_path / "nosurvey.gpkg")
+    assert main(["init", "--store", loc, "--schools", SCHOOLS, "--boundaries", DISTRICTS,
+                 "--by", "t"]) == 0  # fmt: skip
+    code, _, err = _run(capsys, "match", "--store", loc)
+    assert code == 2 and "holds no family survey" in err and "--survey FILE" in err
+    code, _, err = _run(
+        capsys, "near", "--store", str(tmp_path / "missing.gpkg"), "--place", "33130"
+    )
+    assert code == 2 and "no workspace there" in err and "assetmap init" in err
+
+
+def test_the_app_sees_a_terminal_edit_without_a_restart(files_ws, monkeypatch, capsys):
+    """The app's loaders key their caches on the store's revision (ui/cache.py)."""
+    import streamlit as st
+
+    from assetmap.settings import get_settings
+
+    monkeypatch.setenv("ASSETMAP_STORE_URL", files_ws)
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    try:
+        import sys
+
+        root = str(Path(__file__).parents[1])
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        from ui import cache, widgets
+
+        assert widgets.district_name(None) == "All of Miami-Dade"
+        assert set(cache.schools()["district_id"]) == {"FL-06", "FL-13"}
+        before = cache.public_partners().set_index("partner_id")
+        assert "pt" not in before.loc["FSCS5025", "languages"]
+        key = cache.data_key()
+        code, _, err = _run(capsys, "store", "edit", "--store", files_ws, "--partner", "FSCS5025",
+                            "--set", "languages=pt;es", "--by", "coordinator")  # fmt: skip
+        assert code == 0, err
+        assert cache.data_key() != key
+        after = cache.public_partners().set_index("partner_id")
+        assert set(after.loc["FSCS5025", "languages"]) == {"pt", "es"}
+        hits = cache.public_index().radius(25.8969, -80.1818, 1.0, languages=["pt"])
+        assert "FSCS5025" in set(hits["partner_id"])
+    finally:
+        st.cache_resource.clear()
+        get_settings.cache_clear()
