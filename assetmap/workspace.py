@@ -105,7 +105,7 @@ class Workspace:
         is_default = _same_location(loc, default)
         if not is_default and not is_postgis_url(loc) and not Path(loc).is_file():
             raise InputError(
-                f"--store {loc}: no workspace there. Build one with `assetmap init --store {loc} "
+                f"--store {loc}: no such workspace. Build one with `assetmap init --store {loc} "
                 "--schools FILE --boundaries FILE` (or `assetmap store init --store LOC` for the "
                 "shipped Connecticut data)."
             )
@@ -244,9 +244,10 @@ class Workspace:
             parts.append(_polygon_places(self.towns(), "town"))
             parts.append(_polygon_places(self.districts(), "district"))
             parts.append(_school_cities(self.schools()))
-            frame = pd.concat([p for p in parts if len(p)], ignore_index=True)
-            if frame.empty:
+            parts = [p for p in parts if len(p)]
+            if not parts:
                 return pd.DataFrame(columns=GAZETTEER_COLUMNS)
+            frame = pd.concat(parts, ignore_index=True)
             frame = frame.reindex(columns=GAZETTEER_COLUMNS)
             frame["zip"] = frame["zip"].map(_zip_text)
             key = frame["name"].astype(str).str.casefold() + "|" + frame["kind"].astype(str)

@@ -119,6 +119,8 @@ if __name__ == "__main__":  # pragma: no cover - manual run
     from assetmap.needs import load_profile
 
     sch = load_schools()
-    prof, _ = load_profile(schools=sch)
+    from assetmap.data import survey_path
+
+    prof, _ = load_profile(survey_path(), schools=sch)
     for key, val in run(sch, load_partners(), prof).items():
         print(f"{key:14s} {val:10.3f}")

@@ -115,7 +115,9 @@ def run_shipped(*, runs: tuple[int, int] = (3, 3)) -> list[Result]:
     from assetmap.needs import load_profile
 
     schools = load_schools()
-    profile, _ = load_profile(schools=schools)
+    from assetmap.data import survey_path
+
+    profile, _ = load_profile(survey_path(), schools=schools)
     partners = load_partners()
     n = len(profile.school_ids)
     return compare(f"shipped_{n}x{len(partners)}", schools, partners, profile, runs=runs)

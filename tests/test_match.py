@@ -141,12 +141,12 @@ def test_column_wise_explanations_equal_the_row_wise_text(setup, zoned):
 
 
 def test_column_wise_explanations_equal_the_row_wise_text_on_shipped_data():
-    from assetmap.data import load_partners, load_schools
+    from assetmap.data import load_partners, load_schools, survey_path
     from assetmap.index import PartnerIndex
     from assetmap.needs import load_profile
 
     schools = load_schools()
-    profile, _ = load_profile(schools=schools)
+    profile, _ = load_profile(survey_path(), schools=schools)
     idx = PartnerIndex.build(load_partners())
     res = match_all(partners_index=idx, profile=profile, schools=schools)
     assert len(res) > 100

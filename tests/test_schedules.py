@@ -109,9 +109,10 @@ def test_best_times_are_aggregated_and_suppressed():
 
 
 def test_best_times_from_the_shipped_survey():
+    from assetmap.data import load_schools, survey_path
     from assetmap.schedules import load_best_times
 
-    prof = load_best_times()
+    prof = load_best_times(survey_path(), schools=load_schools())
     assert set(prof["time"]) == {"weekday_morning", "weekday_day", "weekday_evening", "weekend"}
     shown = prof[~prof["suppressed"]]
     assert len(shown) and (shown["families"] >= 6).all()

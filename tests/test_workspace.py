@@ -172,7 +172,7 @@ def test_a_workspace_without_a_survey_says_how_to_add_one(tmp_path, capsys):
     code, _, err = _run(
         capsys, "near", "--store", str(tmp_path / "missing.gpkg"), "--place", "33130"
     )
-    assert code == 2 and "no workspace there" in err and "assetmap init" in err
+    assert code == 2 and "no such workspace" in err and "assetmap init" in err
 
 
 def test_the_app_sees_a_terminal_edit_without_a_restart(files_ws, monkeypatch, capsys):
