@@ -88,6 +88,7 @@ ACTIONS: Mapping[str, tuple[str, ...]] = {
     "add_partner": STAFF_ROLES,
     "retire_partner": ("leader", "admin"),
     "import_partners": ("leader", "admin"),
+    "publish_partners": ("leader", "admin"),  # review uploaded (staged) partners
     "download": STAFF_ROLES,
     "download_survey": STAFF_ROLES,
     "view_district": ("leader", "admin"),

@@ -1232,11 +1232,14 @@ def load_file(
     sheet: str | int | None = None,
     layer: str | int | None = None,
     crs: str | None = None,
+    region: Region | str | None = "settings",
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read any supported file (path or bytes) and normalise it as ``kind``.
 
     Raises :class:`InputError` when the file cannot be read at all; otherwise returns the
     canonical frame and its report (``report.rows_loaded == 0`` when nothing was usable).
+    ``region`` is where partner and school points may lie (default: the settings' region;
+    ``assetmap init`` passes the new workspace's).
     """
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -1248,7 +1251,8 @@ def load_file(
         raise InputError(
             f"{rep.file}: an HSDS file holds partners, not {kind}. Use --kind partners."
         )
-    return _NORMALIZERS[kind](raw, file=rep.file, report=rep, crs=crs)
+    extra = {"region": region} if kind in ("partners", "schools") else {}
+    return _NORMALIZERS[kind](raw, file=rep.file, report=rep, crs=crs, **extra)
 
 
 def load_partners_file(

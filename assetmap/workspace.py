@@ -162,6 +162,11 @@ class Workspace:
         """The region's display name (``assetmap init --region-name``), e.g. "Miami-Dade"."""
         return self.store.meta().get("region_name") or "this region"
 
+    def check_region(self) -> Any:
+        """Where new partner and school points may lie (an ``assetmap.ingest.region.Region``):
+        the workspace's state box when known, else the United States."""
+        return _check_region(self.states)
+
     @property
     def states(self) -> list[str]:
         """Two-letter states the workspace covers (for the gazetteer's address check)."""
@@ -508,12 +513,22 @@ def national_partners(state: str) -> gpd.GeoDataFrame:
     return conform_partners(gpd.GeoDataFrame(frame, geometry=geom, crs=CRS))
 
 
-def _read(path: str | Path, kind: str, **kw: Any) -> Any:
+def _check_region(states: list[str]) -> Any:
+    """Where points of a workspace may lie: its state's box when config/regions.toml has
+    one, else the United States."""
+    from assetmap.ingest.region import load_region
+
+    names = [STATE_NAMES.get(s, "") for s in states]
+    own = load_region(names[0]) if len(names) == 1 else None
+    return own or load_region("United States")
+
+
+def _read(path: str | Path, kind: str, *, states: list[str] = (), **kw: Any) -> Any:  # type: ignore[assignment]
     from assetmap.schema import load_file
 
     if not Path(path).is_file():
         raise InputError(f"{path}: no such file (the {kind} file to build the workspace from)")
-    frame, report = load_file(str(path), kind=kind, **kw)
+    frame, report = load_file(str(path), kind=kind, region=_check_region(list(states)), **kw)
     if not report.ok or len(frame) == 0:
         raise InputError(f"{path}: no usable {kind} rows", report=report)
     return frame, report
@@ -590,7 +605,8 @@ def build_workspace(
     if not is_postgis_url(loc):
         Path(loc).parent.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"warnings": []}
-    sch, rep = _read(schools, "schools")
+    states = [_state_code(state)] if state else []
+    sch, rep = _read(schools, "schools", states=states)
     summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
     if boundaries is not None:
         dist, rep = _read(boundaries, "boundaries")
@@ -618,7 +634,7 @@ def build_workspace(
         zone_frame, rep = _read(zones, "boundaries")
     part_frames = []
     for p in partners:
-        frame, rep = _read(p, "partners")
+        frame, rep = _read(p, "partners", states=states)
         summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
         part_frames.append(frame)
     if state is not None:
@@ -637,7 +653,6 @@ def build_workspace(
             res = store.upsert_partners(frame, by=by, note="assetmap init")
             added += int(res.get("added", 0)) + int(res.get("updated", 0))
         summary["partners"] = added
-        states = [_state_code(state)] if state else []
         store.set_meta("states", ",".join(states), by=by)
         name = region_name or (STATE_NAMES[_state_code(state)] if state else "")
         if not name:

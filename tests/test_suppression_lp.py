@@ -29,7 +29,9 @@ PARKVILLE = "0641511"
 
 @pytest.fixture(scope="module")
 def shipped():
-    profile, _ = load_profile()
+    from assetmap.data import load_schools, survey_path
+
+    profile, _ = load_profile(survey_path(), schools=load_schools())
     return profile
 
 

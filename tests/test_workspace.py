@@ -208,3 +208,35 @@ def test_the_app_sees_a_terminal_edit_without_a_restart(files_ws, monkeypatch, c
     finally:
         st.cache_resource.clear()
         get_settings.cache_clear()
+
+
+def test_uploads_take_effect_and_partners_wait_for_review(tmp_path, capsys):
+    """Library side of the Data page: staged partners stay private until published; schools,
+    boundaries and surveys saved into the workspace are what the next command reads."""
+    from assetmap import review
+    from assetmap.needs import load_profile
+    from assetmap.schema import load_file
+
+    loc = str(tmp_path / "uploads.gpkg")
+    assert main(["init", "--store", loc, "--schools", SCHOOLS, "--boundaries", DISTRICTS,
+                 "--by", "t"]) == 0  # fmt: skip
+    libs, _ = load_file(LIBRARIES, kind="partners", region="United States")
+    with Workspace.open(loc) as ws:
+        staged = review.stage_partners(ws.store, libs, by="uploader")
+        assert staged["added"] == 5
+        assert len(ws.partners(public=True)) == 0  # the public sees no unreviewed row
+        assert set(review.pending_partners(ws.store)["partner_id"]) == set(staged["partner_ids"])
+        review.publish_partners(ws.store, [MAIN_LIBRARY], by="leader")
+        review.reject_partners(ws.store, ["FSCS5010"], by="leader", reason="duplicate")
+        assert list(ws.partners(public=True)["partner_id"]) == [MAIN_LIBRARY]
+        assert "FSCS5010" not in set(ws.partners(public=False)["partner_id"])
+        hist = ws.store.history("FSCS5010")
+        assert "reviewed: rejected (duplicate)" in set(hist["note"].dropna())
+        with pytest.raises(Exception, match="reason"):
+            review.reject_partners(ws.store, ["FSCS5020"], by="leader", reason=" ")
+
+        profile, _ = load_profile(SURVEY, schools=ws.schools())
+        assert review.save_survey(ws.store, profile, by="leader", source="survey.csv") == 3
+        assert ws.survey_info() == {"source": "survey.csv", "schools": 3, "synthetic": True}
+    code, out, _ = _run(capsys, "needs", "--store", loc, "--json")
+    assert code == 0 and {r["school_id"] for r in json.loads(out)} >= {ADA_MERRITT}

@@ -119,7 +119,12 @@ def handle_upload(kind: str, name: str, data: bytes, *, key: str) -> Any:
             "schools": schema.normalize_schools,
             "boundaries": schema.normalize_boundaries,
         }[kind]
-        frame, rep = normalizer(raw, file=name, report=rep, mapping=mapping)
+        extra = {}
+        if kind in ("partners", "schools"):  # points must lie in the workspace's region
+            from ui import registry
+
+            extra["region"] = registry.workspace().check_region()
+        frame, rep = normalizer(raw, file=name, report=rep, mapping=mapping, **extra)
         bar.progress(100, text=f"{name}: done")
     except AssetmapError as exc:
         bar.empty()
@@ -224,21 +229,64 @@ def geocode_missing(frame: gpd.GeoDataFrame, *, key: str) -> gpd.GeoDataFrame:
     return result
 
 
-def save_partners(frame: gpd.GeoDataFrame, *, by: str) -> None:
-    """Add or update the partners in the registry (audited); report the counts."""
+def _saved(message: str) -> None:
     from ui import registry
 
-    # Uploaded rows are held for review: never public until a leader or admin publishes them
-    # (Registry → Review queue).
-    frame = frame.assign(published=False)
+    registry.refresh()
+    st.success(message)
+
+
+def save_partners(frame: gpd.GeoDataFrame, *, by: str) -> None:
+    """Stage uploaded partners in the workspace (audited, unpublished until reviewed)."""
+    from assetmap import review
+    from ui import registry
+
     try:
-        counts = registry.store().upsert_partners(frame, by=by, note="uploaded on the Data page")
+        counts = review.stage_partners(registry.store(), frame, by=by)
     except AssetmapError as exc:
         st.error(f"Not saved: {exc}")
         return
-    registry.refresh()
-    st.success(
+    _saved(
         f"Saved: {counts['added']} added, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged (every change is in the audit history). They are "
         "not public until published under Registry → Review queue."
     )
+
+
+def save_schools(frame: gpd.GeoDataFrame, *, by: str) -> None:
+    """Replace the workspace's schools with an uploaded school list."""
+    from assetmap import review
+    from ui import registry
+
+    try:
+        n = review.save_schools(registry.store(), frame, by=by)
+    except AssetmapError as exc:
+        st.error(f"Not saved: {exc}")
+        return
+    _saved(f"Saved: the workspace now has {n} schools.")
+
+
+def save_boundaries(frame: gpd.GeoDataFrame, *, kind: str, by: str) -> None:
+    """Replace the workspace's boundaries of one kind with an uploaded layer."""
+    from assetmap import review
+    from ui import registry
+
+    try:
+        n = review.save_boundaries(registry.store(), frame, kind=kind, by=by)
+    except AssetmapError as exc:
+        st.error(f"Not saved: {exc}")
+        return
+    _saved(f"Saved: {n} areas ({kind.replace('_', ' ')}).")
+
+
+def save_survey(profile: Any, *, by: str, source: str) -> None:
+    """Keep an uploaded survey's aggregated counts as the workspace's need profile."""
+    from assetmap import review
+    from ui import registry
+
+    try:
+        n = review.save_survey(registry.store(), profile, by=by, source=source)
+    except AssetmapError as exc:
+        st.error(f"Not saved: {exc}")
+        return
+    _saved(f"Saved: the survey of {n} schools is used by every page now (figures suppressed).")

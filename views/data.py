@@ -34,13 +34,49 @@ if up is None:
     st.stop()
 
 frame = upload.handle_upload(kind, up.name, up.getvalue(), key=f"data_{kind}")
-if frame is None or kind != "partners" or len(frame) == 0:
+if frame is None or len(getattr(frame, "school_ids", frame)) == 0:
     st.stop()
 
-frame = upload.geocode_missing(frame, key="data_geocode")
+if kind == "partners":
+    frame = upload.geocode_missing(frame, key="data_geocode")
 st.divider()
 if not auth.allowed(principal, "import"):
-    st.caption("District leaders and administrators can save uploaded partners to the registry.")
-elif st.button(f"Save {len(frame)} partners to the registry", type="primary", key="data_save"):
-    auth.require("import")
-    upload.save_partners(frame, by=principal.user)
+    st.caption("District leaders and administrators can save uploads into the workspace.")
+    st.stop()
+if kind == "partners":
+    st.caption(
+        "Saved partners stay unpublished (staff only) until a district leader or administrator "
+        "reviews and publishes them; the public never sees an unreviewed row."
+    )
+    if st.button(f"Save {len(frame)} partners for review", type="primary", key="data_save"):
+        auth.require("import")
+        upload.save_partners(frame, by=principal.user)
+elif kind == "schools":
+    if st.button(
+        f"Replace the workspace's schools with these {len(frame)}", type="primary", key="data_save"
+    ):
+        auth.require("import")
+        upload.save_schools(frame, by=principal.user)
+elif kind == "boundaries":
+    what = st.radio(
+        "These areas are",
+        ["district", "town", "school_zone"],
+        format_func={
+            "district": "school districts",
+            "town": "towns / cities",
+            "school_zone": "attendance zones",
+        }.get,
+        horizontal=True,
+        key="data_boundary_kind",
+    )
+    if st.button(f"Save {len(frame)} areas", type="primary", key="data_save"):
+        auth.require("import")
+        upload.save_boundaries(frame, kind=what, by=principal.user)
+elif kind == "survey":
+    st.caption(
+        "Only the survey's aggregated counts are kept (never its rows); every page shows them "
+        "suppressed."
+    )
+    if st.button("Use this survey in the workspace", type="primary", key="data_save"):
+        auth.require("import")
+        upload.save_survey(frame, by=principal.user, source=up.name)

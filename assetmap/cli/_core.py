@@ -114,7 +114,9 @@ def _near(args: argparse.Namespace) -> int:
 
     if (args.lat is None) != (args.lon is None):
         raise InputError("give both --lat and --lon (e.g. --lat 41.7637 --lon -72.6851)")
-    ws = open_workspace(args)
+    # a partner file with a point origin needs no workspace (e.g. a road network's --store)
+    needs_ws = not args.partners or args.school or args.place or args.open
+    ws = open_workspace(args) if needs_ws else None
     index = _load_index(args.partners, ws, public=not args.staff)
     roads = None
     if args.mode:
@@ -126,8 +128,8 @@ def _near(args: argparse.Namespace) -> int:
         raise InputError("--max-minutes needs a travel mode, e.g. --mode walk --max-minutes 20")
     res = near(
         index,
-        schools=ws.schools(),
-        gazetteer=ws.gazetteer(),
+        schools=ws.schools() if ws is not None else None,
+        gazetteer=ws.gazetteer() if ws is not None else None,
         lat=args.lat,
         lon=args.lon,
         school=args.school,
