@@ -77,3 +77,13 @@ def test_find_help_page_shows_estimated_walking_minutes(workspace):
     at.run()
     assert not at.exception
     assert "min a pie (estimado)" in _html(at)  # no road network in this workspace
+
+
+def test_no_walk_line_beyond_two_hours(workspace):
+    far = gpd.GeoDataFrame(
+        {"name": ["Far"], "distance_km": [20.0], "languages": [["en"]]},
+        geometry=[Point(POS["A"][1], POS["A"][0] + 20 / 111.195)],
+        crs="EPSG:4326",
+    )
+    res = family.with_walk_minutes(far, ORIGIN)  # 20 km x 1.3 / 4.8 km/h = 325 min
+    assert family.walk_text(get_translator("en"), res.iloc[0]) == ""

@@ -158,6 +158,10 @@ def search(
     return index.knn(origin.lat, origin.lon, NEAREST_FALLBACK, needs=needs), False
 
 
+#: beyond this a walk is not a way to get there: no "min walk" line (and a bounded search)
+WALK_MINUTES_SHOWN = 120.0
+
+
 def with_walk_minutes(results: gpd.GeoDataFrame, origin: Location) -> gpd.GeoDataFrame:
     """Results with ``travel_minutes`` walking and its ``travel_time_basis``: on the
     workspace's road network when one was imported, else estimated (see config/roads.toml)."""
@@ -173,6 +177,7 @@ def with_walk_minutes(results: gpd.GeoDataFrame, origin: Location) -> gpd.GeoDat
         [origin.lon],
         results.geometry.y.to_numpy(),
         results.geometry.x.to_numpy(),
+        max_minutes=WALK_MINUTES_SHOWN,
     )
     out = results.copy()
     out["travel_minutes"] = mins[0]
