@@ -160,7 +160,7 @@ class Workspace:
     @property
     def region_name(self) -> str:
         """The region's display name (``assetmap init --region-name``), e.g. "Miami-Dade"."""
-        return self.store.meta().get("region_name") or "this region"
+        return self.store.meta().get("region_name") or "the region"
 
     def check_region(self) -> Any:
         """Where new partner and school points may lie (an ``assetmap.ingest.region.Region``):
@@ -657,7 +657,7 @@ def build_workspace(
         name = region_name or (STATE_NAMES[_state_code(state)] if state else "")
         if not name:
             names = sorted(set(dist["name"].astype(str)))
-            name = names[0] if len(names) == 1 else "this region"
+            name = names[0] if len(names) == 1 else "the region"
         store.set_meta("region_name", name, by=by)
         summary["region_name"] = name
         ws = Workspace(store)

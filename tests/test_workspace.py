@@ -240,3 +240,78 @@ def test_uploads_take_effect_and_partners_wait_for_review(tmp_path, capsys):
         assert ws.survey_info() == {"source": "survey.csv", "schools": 3, "synthetic": True}
     code, out, _ = _run(capsys, "needs", "--store", loc, "--json")
     assert code == 0 and {r["school_id"] for r in json.loads(out)} >= {ADA_MERRITT}
+
+
+def test_the_app_pages_on_a_florida_workspace(state_ws, monkeypatch):
+    """Find help, District map, School partners and Network pages read the FL workspace:
+    its region name, its schools and ZIPs, and nothing from Connecticut."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from assetmap.auth import Principal
+    from assetmap.settings import get_settings
+
+    app = str(Path(__file__).parents[1] / "app.py")
+    monkeypatch.setenv("ASSETMAP_STORE_URL", state_ws)
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+    def texts(at) -> str:
+        kinds = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error")
+        parts = [str(e.value) for k in kinds for e in getattr(at, k)]
+        parts += [str(e.proto.body) for e in at.get("html")]
+        for sb in at.selectbox:
+            parts += [str(o) for o in sb.options]
+        return "\n".join(parts)
+
+    try:
+        at = AppTest.from_file(app, default_timeout=90)
+        at.run()
+        at.text_input(key="find_place").set_value("33130").run()
+        assert not at.exception
+        page = texts(at)
+        assert "MIAMI-DADE PUBLIC LIBRARY SYSTEM" in page
+        _no_connecticut(page)
+
+        at = AppTest.from_file(app, default_timeout=90)
+        at.session_state["principal"] = Principal("test-admin", "admin")
+        at.run()
+        at.switch_page("views/district_map.py").run()
+        assert not at.exception
+        assert "All of Florida" in at.selectbox(key="dm_district").options
+        _no_connecticut(texts(at))
+
+        at.switch_page("views/school_partners.py").run()
+        assert not at.exception
+        at.selectbox(key="sp_school").set_value(ADA_MERRITT).run()
+        assert not at.exception
+        page = texts(at)
+        assert "ADA MERRITT" in page
+        _no_connecticut(page)
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        get_settings.cache_clear()
+
+
+@pytest.mark.postgis
+def test_a_workspace_in_postgis_answers_the_same(capsys):
+    """The same FL workspace built in PostGIS: tables, facts and the revision token work on
+    both back ends."""
+    from _postgis import shared_server  # stopped at exit (atexit) by its last user
+
+    url = shared_server().new_database()
+    assert main(["init", "--store", url, "--schools", SCHOOLS, "--boundaries", DISTRICTS,
+                 "--partners", LIBRARIES, "--survey", SURVEY, "--by", "t"]) == 0  # fmt: skip
+    with Workspace.open(url) as ws:
+        assert ws.region_name == "the region"  # two districts, no --region-name
+        assert ws.profile() is not None
+        rev = ws.revision()
+    code, out, _ = _run(capsys, "near", "--store", url, "--place", "33130", "--json")
+    assert code == 0 and json.loads(out)[0]["partner_id"] == MAIN_LIBRARY
+    assert main(["store", "edit", "--store", url, "--partner", "FSCS5020", "--set",
+                 "languages=ht", "--by", "t"]) == 0  # fmt: skip
+    with Workspace.open(url) as ws:
+        assert ws.revision() != rev
+        assert "ht" in ws.partners().set_index("partner_id").loc["FSCS5020", "languages"]
