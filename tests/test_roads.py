@@ -284,3 +284,27 @@ def test_compressed_xml_reads_with_and_without_pyosmium(osm_file, net, tmp_path,
     monkeypatch.setitem(sys.modules, "osmium", None)
     back = import_osm(packed)
     np.testing.assert_array_equal(back.modes["drive"].u, net.modes["drive"].u)
+
+
+def test_near_by_minutes_with_open_hours(net):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from assetmap.index import PartnerIndex
+    from assetmap.model import conform_partners
+    from assetmap.near import near
+
+    partners = conform_partners(
+        gpd.GeoDataFrame(
+            {"partner_id": ["c", "d", "b"], "name": ["Pantry C", "Pantry D", "Pantry B"],
+             "category": "human_services", "services": ["food"] * 3, "languages": ["en"] * 3,
+             "hours": ["Mon-Fri 17:00-21:00", "Mon-Fri 17:00-21:00", "Mon-Fri 9-5"]},
+            geometry=[Point(POS[k][1], POS[k][0]) for k in ("C", "D", "B")],
+            crs="EPSG:4326",
+        )
+    )  # fmt: skip
+    res = near(PartnerIndex.build(partners), lat=POS["A"][0], lon=POS["A"][1], mode="walk",
+               roads=net, open_at=["evening"], max_minutes=30)  # fmt: skip
+    assert res["name"].tolist() == ["Pantry C", "Pantry D"]  # B closes at 5
+    assert res["travel_minutes"].tolist() == [10.4, 23.5]
+    assert set(res["travel_time_basis"]) == {"network"}
