@@ -131,7 +131,6 @@ if can_review:
             )
             table = pd.DataFrame(
                 {
-                    "Select": False,
                     "Name": queue["name"].astype(str).to_numpy(),
                     "Town": queue["city"].fillna("").astype(str).to_numpy(),
                     "Phone": queue["phone"].fillna("").astype(str).to_numpy(),
@@ -141,13 +140,11 @@ if can_review:
                     "ID": queue["partner_id"].astype(str).to_numpy(),
                 }
             )
-            picked = st.data_editor(
-                table,
-                hide_index=True,
-                disabled=[c for c in table.columns if c != "Select"],
-                key="reg_review_table",
+            st.dataframe(table, hide_index=True)
+            names = dict(zip(table["ID"], table["Name"] + " — " + table["Town"], strict=True))
+            ids = st.multiselect(
+                "Rows to publish or reject", list(names), format_func=names.get, key="reg_review"
             )
-            ids = picked.loc[picked["Select"], "ID"].tolist()
             c1, c2 = st.columns(2)
             publish = c1.button(f"Publish selected ({len(ids)})", type="primary", key="reg_publish")
             reject = c2.button(f"Reject selected ({len(ids)})", key="reg_reject")
@@ -169,7 +166,13 @@ if can_review:
                     except AssetmapError as exc:
                         st.error(f"{pid}: {exc}")
                 registry.refresh()
-                st.success(f"{'Published' if publish else 'Rejected'} {len(done)} partner(s).")
+                st.session_state.pop("reg_review", None)
+                st.session_state["reg_review_flash"] = (
+                    f"{'Published' if publish else 'Rejected'} {len(done)} partner(s)."
+                )
+                st.rerun()
+        if st.session_state.get("reg_review_flash"):
+            st.success(st.session_state.pop("reg_review_flash"))
 
 # ---------------------------------------------------------------- history
 with tabs["History"]:
