@@ -484,7 +484,7 @@ def test_registry_edit_checks_the_version_and_is_in_the_history():
     kp = f"reg_{pid}_v{before['version']}"
     at.text_input(key=f"{kp}_phone").input("860-555-0177")
     at.text_input(key=f"{kp}_note").input("called them")
-    at.button(key=f"FormSubmitter:reg_form_{kp}-Save changes").click().run()
+    at.button(key="FormSubmitter:reg_form-Save changes").click().run()
     assert not at.exception, at.exception
     assert any("phone changed" in s.value for s in at.success), [e.value for e in at.error]
     after = registry.store().get_partner(pid)
@@ -493,7 +493,7 @@ def test_registry_edit_checks_the_version_and_is_in_the_history():
     registry.store().update_partner(pid, {"hours": "Mon 9-5"}, by="someone-else")
     kp = f"reg_{pid}_v{after['version']}"
     at.text_input(key=f"{kp}_phone").input("860-555-0188")
-    at.button(key=f"FormSubmitter:reg_form_{kp}-Save changes").click().run()
+    at.button(key="FormSubmitter:reg_form-Save changes").click().run()
     assert not at.exception
     assert at.error and "someone changed this partner" in at.error[0].value
     assert registry.store().get_partner(pid)["phone"] == "860-555-0177"

@@ -61,7 +61,7 @@ with tabs["Edit & verify"]:
             + ("" if rec.get("published", True) else " · **not public (waiting for review)**")
         )
         kp = f"reg_{pid}_v{base}"  # new widgets (current values) whenever the base version moves
-        with st.form(f"reg_form_{kp}"):
+        with st.form("reg_form"):
             values: dict[str, str] = {}
             cols = st.columns(2)
             fields = {**registry.FORM_FIELDS, **registry.LIST_FIELDS}
@@ -182,15 +182,19 @@ with tabs["History"]:
     else:
         hist = store.history(pid_h)
         st.caption(f"Every change to {pid_h}, oldest first.")
-        st.dataframe(
-            hist.rename(
-                columns={
-                    "at": "When", "by": "Who", "action": "Action", "field": "Field",
-                    "before": "Before", "after": "After", "version": "Version", "note": "Note",
-                }
-            ).drop(columns=["id", "partner_id"]).astype(str),
-            hide_index=True,
-        )  # fmt: skip
+        hist = hist.assign(
+            after=[
+                "(new record)" if a in ("add", "import") else v
+                for a, v in zip(hist["action"], hist["after"], strict=True)
+            ]
+        )
+        shown = hist.tail(50).rename(
+            columns={
+                "at": "When", "by": "Who", "action": "Action", "field": "Field",
+                "before": "Before", "after": "After", "version": "Version", "note": "Note",
+            }
+        ).drop(columns=["id", "partner_id"])  # fmt: skip
+        st.table(shown.fillna("").astype(str).set_index("When"))
 
 # ---------------------------------------------------------------- network changes
 with tabs["Network changes"]:
@@ -231,7 +235,7 @@ with tabs["Network changes"]:
                     or "none",
                 ),
             ]
-            st.dataframe(pd.DataFrame(lines, columns=["Change", "What"]), hide_index=True)
+            st.table(pd.DataFrame(lines, columns=["Change", "What"]).set_index("Change"))
 
 # ---------------------------------------------------------------- outcomes
 with tabs["Outcomes"]:
@@ -300,13 +304,12 @@ with tabs["Outcomes"]:
                         st.success(f"Recorded for {entries[pick][2]}, {term}.")
             out = store.outcomes(sid)
             if len(out):
-                st.dataframe(
+                st.table(
                     out.rename(
                         columns={
                             "as_of": "Network of", "need": "Need", "partner_id": "Partner",
                             "term": "Term", "referrals_made": "Referrals made",
                             "families_served": "Families served",
                         }
-                    ).drop(columns=["school_id"]),
-                    hide_index=True,
+                    ).drop(columns=["school_id"]).set_index("Network of")
                 )  # fmt: skip

@@ -39,7 +39,11 @@ XSS_NAME = "<img src=x onerror=alert(1)> <script>window.__pwned=1</script>"
 XSS_ID = "TEST-XSS-1"
 #: A point inside Hartford ZIP 06106 (Frog Hollow), so a 06106 food search finds it.
 XSS_POINT = (-72.6869, 41.7568)
-PASSWORDS = {"coord": "coord-pass-e2e-1", "leader": "leader-pass-e2e-1"}
+PASSWORDS = {
+    "coord": "coord-pass-e2e-1",
+    "leader": "leader-pass-e2e-1",
+    "admin": "admin-pass-e2e-1",
+}
 
 
 def _free_port() -> int:
@@ -133,6 +137,7 @@ def secrets_file(tmp_path_factory: pytest.TempPathFactory, e2e_school: dict) -> 
     spec = {
         "coord": ("coordinator", PASSWORDS["coord"], [e2e_school["school_id"]], []),
         "leader": ("leader", PASSWORDS["leader"], [], [e2e_school["district_id"]]),
+        "admin": ("admin", PASSWORDS["admin"], [], []),
     }
     path.write_text(accounts_toml(spec), encoding="utf-8")
     return path
