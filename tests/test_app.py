@@ -465,12 +465,15 @@ def test_an_upload_waits_for_review_and_is_public_only_once_published():
     assert not rev.exception and any("Published 1" in s.value for s in rev.success)
     rev.multiselect(key="reg_review").set_value([clinic]).run()
     rev.button(key="reg_reject").click().run()
+    assert rev.error and "give a reason" in rev.error[0].value  # a rejection needs a reason
+    rev.text_input(key="reg_reject_reason").input("duplicate of an existing clinic")
+    rev.button(key="reg_reject").click().run()
     assert not rev.exception and any("Rejected 1" in s.value for s in rev.success)
     store = registry.store()
     html = _find_food_near_06106()
     assert "Test Pantry" in html and "Test Clinic" not in html
     hist = store.history(pantry)
-    assert "published in review" in set(hist["note"].dropna())
+    assert "reviewed: published" in set(hist["note"].dropna())
 
 
 def test_registry_edit_checks_the_version_and_is_in_the_history():

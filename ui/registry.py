@@ -107,10 +107,3 @@ def form_changes(rec: dict, values: dict[str, str]) -> dict:
         else:
             out[field] = text or None
     return out
-
-
-def review_queue() -> gpd.GeoDataFrame:
-    """Uploaded partners waiting for review: unpublished and not retired (never public)."""
-    p = store().partners()
-    pending = p[~p["published"].fillna(False).astype(bool)]
-    return pending.sort_values(["updated_at", "name"], ascending=[False, True])

@@ -12,6 +12,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from assetmap import review
 from assetmap._errors import AssetmapError, StaleVersionError
 from assetmap.auth import visible_partners
 from ui import auth, registry, widgets
@@ -25,7 +26,7 @@ st.caption(
     "Uploaded rows stay private until a district leader or administrator publishes them."
 )
 
-can_review = auth.allowed(principal, "import_partners")
+can_review = auth.allowed(principal, "publish_partners")
 tab_names = ["Edit & verify", "History", "Network changes", "Outcomes"]
 if can_review:
     tab_names.insert(1, "Review queue")
@@ -120,7 +121,7 @@ with tabs["Edit & verify"]:
 # ---------------------------------------------------------------- review queue
 if can_review:
     with tabs["Review queue"]:
-        queue = registry.review_queue()
+        queue = review.pending_partners(store)
         if queue.empty:
             st.info("Nothing waits for review.")
         else:
@@ -145,32 +146,30 @@ if can_review:
             ids = st.multiselect(
                 "Rows to publish or reject", list(names), format_func=names.get, key="reg_review"
             )
+            reason = st.text_input(
+                "Reason for rejecting (kept in the history)", key="reg_reject_reason"
+            )
             c1, c2 = st.columns(2)
             publish = c1.button(f"Publish selected ({len(ids)})", type="primary", key="reg_publish")
             reject = c2.button(f"Reject selected ({len(ids)})", key="reg_reject")
             if (publish or reject) and ids:
-                auth.require("import")
-                done = []
-                for pid in ids:
-                    try:
-                        if publish:
-                            store.update_partner(
-                                pid,
-                                {"published": True},
-                                by=principal.user,
-                                note="published in review",
-                            )
-                        else:
-                            store.retire_partner(pid, by=principal.user, note="rejected in review")
-                        done.append(pid)
-                    except AssetmapError as exc:
-                        st.error(f"{pid}: {exc}")
-                registry.refresh()
-                st.session_state.pop("reg_review", None)
-                st.session_state["reg_review_flash"] = (
-                    f"{'Published' if publish else 'Rejected'} {len(done)} partner(s)."
-                )
-                st.rerun()
+                if not auth.allowed(principal, "publish_partners"):
+                    st.error("Your role may not publish or reject partners.")
+                    st.stop()
+                try:
+                    if publish:
+                        review.publish_partners(store, ids, by=principal.user)
+                    else:
+                        review.reject_partners(store, ids, by=principal.user, reason=reason)
+                except AssetmapError as exc:
+                    st.error(f"Not saved: {exc}")
+                else:
+                    registry.refresh()
+                    st.session_state.pop("reg_review", None)
+                    st.session_state["reg_review_flash"] = (
+                        f"{'Published' if publish else 'Rejected'} {len(ids)} partner(s)."
+                    )
+                    st.rerun()
         if st.session_state.get("reg_review_flash"):
             st.success(st.session_state.pop("reg_review_flash"))
 
