@@ -62,7 +62,7 @@ def test_hsds_field_mapping(doc):
 
 
 def test_taxonomy_only_used_terms_and_oe_crosswalk(doc):
-    codes = {t["code"] for t in doc["taxonomy_terms"]}
+    codes = {t["code"] for t in doc["taxonomy_terms"] if t["taxonomy"] == "assetmap-needs"}
     assert codes == {
         "food",
         "food.pantry",
@@ -84,7 +84,14 @@ def test_taxonomy_only_used_terms_and_oe_crosswalk(doc):
     assert "1102" in oe[terms["food"]["id"]].split(";")
     food_svc = next(s for s in doc["services"] if s["name"] == "Hartford Food Pantry")
     linked = {a["taxonomy_term_id"] for a in food_svc["attributes"]}
-    assert linked == {terms["food"]["id"], terms["food.pantry"]["id"]}
+    assert linked - {terms[c]["id"] for c in terms if ":" in c} == {
+        terms["food"]["id"],
+        terms["food.pantry"]["id"],
+    }
+    # the second taxonomy carries the partner's category and flags for a lossless re-import
+    partner = {t["code"] for t in doc["taxonomy_terms"] if t["taxonomy"] == "assetmap-partner"}
+    assert "category:human_services" in partner and "flag:example" in partner
+    assert terms["category:human_services"]["id"] in linked
 
 
 def test_validator_catches_schema_and_reference_errors(doc):

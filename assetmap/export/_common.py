@@ -188,6 +188,7 @@ def _prepare_partners(partners: pd.DataFrame | None) -> gpd.GeoDataFrame:
         bool(e) or str(s or "").startswith(EXAMPLE_LABEL)
         for e, s in zip(out["example"], out["source"], strict=True)
     ]
+    out = out.drop(columns="example_label", errors="ignore")  # re-exporting an export
     pos = list(out.columns).index("geometry")
     out.insert(pos, "example_label", [EXAMPLE_LABEL if e else "" for e in out["example"]])
     if "stale" in out.columns:

@@ -89,6 +89,7 @@ def hsds_document(bundle: Bundle) -> dict[str, Any]:
     locations, services, sals = [], [], []
     used_terms: set[str] = set()
     links: list[tuple[str, str]] = []  # (service id, need code)
+    partner_terms: list[tuple[str, str]] = []  # (service id, "category:x" / "flag:y")
     for rec, geom in zip(p.drop(columns="geometry").to_dict("records"), p.geometry, strict=True):
         if rec.get("published") is False:
             continue
@@ -236,6 +237,15 @@ def hsds_document(bundle: Bundle) -> dict[str, Any]:
         sals.append(
             {"id": _id("service_at_location", pid), "service_id": svc_id, "location_id": loc_id}
         )
+        category = _text(rec.get("category"))
+        if category:
+            partner_terms.append((svc_id, f"category:{category}"))
+        for flag in ("example", "sensitive"):
+            if bool(rec.get(flag)):
+                partner_terms.append((svc_id, f"flag:{flag}"))
+        quality = _text(rec.get("geocode_quality"))
+        if ok and not sensitive and quality not in ("", "exact", "none"):
+            partner_terms.append((svc_id, f"placement:{quality}"))  # approximate: say so
 
     tax_id = _id("taxonomy", f"{tax.name}:{tax.version}")
     terms, attributes = [], []
@@ -278,6 +288,7 @@ def hsds_document(bundle: Bundle) -> dict[str, Any]:
                 "taxonomy_term_id": term_ids[code],
             }
         )
+    partner_tax = _partner_terms(partner_terms, by_service, terms, tax)
     for svc in services:
         if svc["id"] in by_service:
             svc["attributes"] = by_service[svc["id"]]
@@ -294,6 +305,8 @@ def hsds_document(bundle: Bundle) -> dict[str, Any]:
                 }
             )
         )
+    if partner_tax:
+        taxonomies.append(partner_tax)
     return {
         "version": "3.0",
         "generator": f"assetmap {__version__}",
@@ -305,6 +318,58 @@ def hsds_document(bundle: Bundle) -> dict[str, Any]:
         "taxonomies": taxonomies,
         "taxonomy_terms": terms,
         "attributes": attributes,
+    }
+
+
+#: The second taxonomy of an export: a partner's category and its example/sensitive flags,
+#: so a re-import gets the same partners back (the reader, assetmap.io._hsds, knows it).
+PARTNER_TAXONOMY = "assetmap-partner"
+
+
+def _partner_terms(
+    links: list[tuple[str, str]],
+    by_service: dict[str, list[dict[str, Any]]],
+    terms: list[dict[str, Any]],
+    tax: Any,
+) -> dict[str, Any] | None:
+    """Terms ``category:<code>``, ``flag:<name>`` and ``placement:<quality>`` (a point placed
+    only at a town or ZIP centre) linked to services (link_type ``partner_category`` /
+    ``partner_flag``); returns the taxonomy, or None when unused."""
+    if not links:
+        return None
+    tax_id = _id("taxonomy", PARTNER_TAXONOMY)
+    seen: dict[str, str] = {}
+    for svc_id, code in links:
+        if code not in seen:
+            seen[code] = _id("taxonomy_term", f"{PARTNER_TAXONOMY}:{code}")
+            kind, value = code.split(":", 1)
+            label = tax.categories[value].label if value in tax.categories else value
+            terms.append(
+                {
+                    "id": seen[code],
+                    "code": code,
+                    "name": label if kind == "category" else f"assetmap {kind}: {value}",
+                    "description": f"assetmap partner {kind}: {value}",
+                    "taxonomy": PARTNER_TAXONOMY,
+                    "taxonomy_id": tax_id,
+                    "language": "en",
+                }
+            )
+        by_service.setdefault(svc_id, []).append(
+            {
+                "id": _id("attribute", f"{svc_id}:{code}"),
+                "link_id": svc_id,
+                "link_type": "partner_category" if code.startswith("category:") else "partner_flag",
+                "link_entity": "service",
+                "taxonomy_term_id": seen[code],
+                "value": code.split(":", 1)[1],
+            }
+        )
+    return {
+        "id": tax_id,
+        "name": PARTNER_TAXONOMY,
+        "description": "assetmap partner categories (config/taxonomy.toml) and record flags",
+        "version": str(tax.version),
     }
 
 

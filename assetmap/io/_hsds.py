@@ -202,13 +202,44 @@ def _languages(*sources: list[Any] | None) -> list[str]:
     return out
 
 
+#: assetmap's own taxonomy in its exports: a partner's category and flags (not services).
+PARTNER_TAXONOMY = "assetmap-partner"
+_EXAMPLE_ALERT = re.compile(r"^EXAMPLE\b.*not a real organisation\.?\s*", re.IGNORECASE)
+
+
+def _is_partner_term(attr: dict[str, Any], term: dict[str, Any]) -> bool:
+    return _s(term.get("taxonomy")) == PARTNER_TAXONOMY or _s(attr.get("link_type")) in (
+        "partner_category",
+        "partner_flag",
+    )
+
+
+def _partner_signals(service: dict[str, Any]) -> tuple[str, set[str]]:
+    """The category and flags (``placement:town`` included) an assetmap export attached."""
+    category, flags = "", set()
+    for attr in service.get("attributes") or []:
+        term = attr.get("taxonomy_term") if isinstance(attr, dict) else None
+        if not isinstance(term, dict) or not _is_partner_term(attr, term):
+            continue
+        kind, _, value = _s(term.get("code")).partition(":")
+        if kind == "category" and value:
+            category = value
+        elif kind == "flag" and value:
+            flags.add(value)
+        elif kind == "placement" and value:
+            flags.add(f"placement:{value}")
+    if _EXAMPLE_ALERT.match(_s(service.get("alert"))):
+        flags.add("example")
+    return category, flags
+
+
 def _terms(service: dict[str, Any], oe: dict[str, str]) -> list[str]:
     out: list[str] = []
     for attr in service.get("attributes") or []:
         if not isinstance(attr, dict):
             continue
         term = attr.get("taxonomy_term") or {}
-        if not isinstance(term, dict):
+        if not isinstance(term, dict) or _is_partner_term(attr, term):
             continue
         code, name = _s(term.get("code")), _s(term.get("name"))
         val = oe.get(code) or name or code
@@ -248,9 +279,17 @@ def _row(
             x for x in (eligibility, f"ages {ages[0] or '0'}-{ages[1] or ''}".rstrip("-")) if x
         )
     assured = _s(service.get("assured_date"))[:10]
+    category, flags = _partner_signals(service)
+    own_id = (
+        _s(location.get("external_identifier"))
+        if _s(location.get("external_identifier_type")) == "assetmap_partner_id"
+        else ""
+    )
     row: dict[str, Any] = {
         "partner_id": _first(
-            sal.get("id"), f"{_s(service.get('id'))}@{_s(location.get('id'))}".strip("@")
+            own_id,
+            sal.get("id"),
+            f"{_s(service.get('id'))}@{_s(location.get('id'))}".strip("@"),
         ),
         "name": _first(service.get("name"), location.get("name"), org.get("name")),
         "organization": _s(org.get("name")),
@@ -269,7 +308,9 @@ def _row(
             + (service.get("schedules") or [])
             + (location.get("schedules") or [])
         ),
-        "description": _first(sal.get("description"), service.get("description")),
+        "description": _EXAMPLE_ALERT.sub(
+            "", _first(sal.get("description"), service.get("description"))
+        ),
         "eligibility": eligibility,
         "cost": cost,
         "cost_description": cost_text,
@@ -286,6 +327,14 @@ def _row(
         "hsds_location_id": _s(location.get("id")),
         "hsds_organization_id": _s(org.get("id")),
     }
+    if category:
+        row["category"] = category
+    for flag in ("example", "sensitive"):
+        if flag in flags:
+            row[flag] = True
+    placement = [f.split(":", 1)[1] for f in flags if f.startswith("placement:")]
+    if placement and row["lat"]:
+        row["geocode_quality"] = placement[0]
     if _s(service.get("status")) and _s(service.get("status")) != "active":
         row["hsds_status"] = _s(service.get("status"))
     return row
@@ -311,7 +360,41 @@ def _rows_from_service(
     ]
 
 
+def _rows_from_bundle(doc: dict[str, Any], *, source: str) -> list[dict[str, Any]]:
+    """The flat export form ({organizations, locations, services, service_at_locations,
+    taxonomy_terms, ...}, as assetmap writes it): join the lists by id."""
+    oe = _oe_map()
+    by_id = {
+        k: {_s(x.get("id")): x for x in doc.get(k) or [] if isinstance(x, dict)}
+        for k in ("organizations", "locations", "services", "taxonomy_terms")
+    }
+    for svc in by_id["services"].values():
+        for attr in svc.get("attributes") or []:
+            if isinstance(attr, dict) and "taxonomy_term" not in attr:
+                attr["taxonomy_term"] = by_id["taxonomy_terms"].get(
+                    _s(attr.get("taxonomy_term_id")), {}
+                )
+    rows, used = [], set()
+    for sal in doc.get("service_at_locations") or []:
+        svc = by_id["services"].get(_s(sal.get("service_id"))) if isinstance(sal, dict) else None
+        if svc is None:
+            continue
+        used.add(_s(svc.get("id")))
+        loc = by_id["locations"].get(_s(sal.get("location_id")), {})
+        org = by_id["organizations"].get(_s(svc.get("organization_id")), {})
+        rows.append(_row(sal, svc, loc, org, source=source, oe=oe))
+    for sid, svc in by_id["services"].items():
+        if sid not in used:
+            org = by_id["organizations"].get(_s(svc.get("organization_id")), {})
+            rows.append(_row({}, svc, {}, org, source=source, oe=oe))
+    return rows
+
+
 def _rows_from_json(obj: Any, *, source: str, report: ValidationReport) -> list[dict[str, Any]]:
+    if isinstance(obj, dict) and all(
+        isinstance(obj.get(k), list) for k in ("services", "locations", "service_at_locations")
+    ):
+        return _rows_from_bundle(obj, source=source)
     oe = _oe_map()
     items = obj.get("contents") if isinstance(obj, dict) and "contents" in obj else obj
     if isinstance(items, dict):
@@ -406,7 +489,9 @@ def _rows_from_tables(
                     hint="add the term or remove the attribute",
                 )
                 continue
-            svc["attributes"].append({"taxonomy_term": term})
+            svc["attributes"].append(
+                {"taxonomy_term": term, "link_type": a.get("link_type"), "value": a.get("value")}
+            )
         svc["schedules"] = [
             s
             for s in schedules
