@@ -395,8 +395,9 @@ def seed_shipped(store: Store, *, by: str) -> dict[str, object]:
 
     loaded = load_shipped(store, by=by)
     ws = Workspace(store)
-    gaz = data.load_gazetteer()
-    store.put_table(PLACES_TABLE, gaz.reindex(columns=GAZETTEER_COLUMNS), by=by)
+    if data.data_path("ct/gazetteer.csv").is_file():
+        gaz = data.load_gazetteer()
+        store.put_table(PLACES_TABLE, gaz.reindex(columns=GAZETTEER_COLUMNS), by=by)
     store.set_meta("region_name", get_settings().region or "Connecticut", by=by)
     store.set_meta("states", "CT", by=by)
     path = data.survey_path()

@@ -389,8 +389,10 @@ def _with_best_times(progs: list[dict[str, Any]], school: str) -> list[dict[str,
     from assetmap.programs import program_slots
     from assetmap.schedules import load_best_times, times_fit
 
-    try:
-        prof = load_best_times()
+    from assetmap.data import load_schools, survey_path
+
+    try:  # the best times are in the survey's rows, which only the shipped file holds
+        prof = load_best_times(survey_path(), schools=load_schools())
     except InputError:
         return progs
     mine = prof[prof["school_id"] == str(school)]

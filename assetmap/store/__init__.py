@@ -46,15 +46,18 @@ def is_postgis_url(location: str) -> bool:
 def open_store(location: str | Path | None = None, *, load_if_empty: bool = False) -> Store:
     """Open (creating when needed) the store at ``location`` (default ``settings.store_location``).
 
-    With ``load_if_empty=True`` a store without partners and schools is first filled with the
-    shipped data (:func:`load_shipped`) — what the app does on its first start.
+    With ``load_if_empty=True`` a store without partners and schools is first seeded with the
+    shipped Connecticut workspace (:func:`assetmap.workspace.seed_shipped`: partners, schools,
+    boundaries, places, the synthetic survey's profile) — what the app does on its first start.
     """
     store = _open(location)
     if load_if_empty:
         counts = store.counts()
         if counts["partners"] + counts["retired"] == 0 and counts["schools"] == 0:
             try:
-                load_shipped(store, by="assetmap (first start)")
+                from assetmap.workspace import seed_shipped
+
+                seed_shipped(store, by="assetmap (first start)")
             except BaseException:
                 store.close()
                 raise
