@@ -386,10 +386,9 @@ def _program_list(args: argparse.Namespace) -> int:
 def _with_best_times(progs: list[dict[str, Any]], school: str) -> list[dict[str, Any]]:
     """Add ``fits_families_best_times``: the school's published best-time shares each program
     meets (survey aggregates, small cells hidden); left out when there is no survey."""
+    from assetmap.data import load_schools, survey_path
     from assetmap.programs import program_slots
     from assetmap.schedules import load_best_times, times_fit
-
-    from assetmap.data import load_schools, survey_path
 
     try:  # the best times are in the survey's rows, which only the shipped file holds
         prof = load_best_times(survey_path(), schools=load_schools())
