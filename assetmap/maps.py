@@ -67,7 +67,8 @@ _SUBGROUP_JS = (
     "https://unpkg.com/leaflet.featuregroup.subgroup@1.0.2/dist/leaflet.featuregroup.subgroup.js"
 )
 #: School colours by number of gaps: none, 1-2, 3-5, 6 or more.
-GAP_COLORS: tuple[str, ...] = ("#1a9850", "#fee08b", "#fc8d59", "#d73027")
+#: Colour-blind-safe: blue for none, then oranges that darken with the number of gaps.
+GAP_COLORS: tuple[str, ...] = ("#2166ac", "#fdb863", "#e66101", "#7f3b08")
 #: Network line colours by role.
 ROLE_COLORS: Mapping[str, str] = {"lead": "#08519c", "backup": "#6baed6"}
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{3,8}$")

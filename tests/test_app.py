@@ -672,3 +672,41 @@ def test_find_help_asks_consent_again_for_a_new_address(monkeypatch, tmp_path):
             assert 'class="am-card"' not in _html(at)
         finally:
             get_settings.cache_clear()
+
+
+def test_staff_tables_use_human_labels_and_miles():
+    import pandas as pd
+
+    from ui.widgets import match_table, partner_table
+
+    near = pd.DataFrame(
+        {
+            "name": ["Pantry"],
+            "category": ["library"],
+            "distance_km": [1.845],
+            "languages": [["en", "es"]],
+        }
+    )
+    out = partner_table(near)
+    assert list(out.columns[:3]) == ["Partner", "Category", "Distance (mi)"]
+    assert out["Distance (mi)"].iloc[0] == 1.1  # 1.845 km
+    matches = pd.DataFrame(
+        {"need_label": ["Food"], "partner_name": ["Pantry"], "distance_km": [3.2], "score": [0.57271],
+         "language_coverage": [0.5]}
+    )  # fmt: skip
+    m = match_table(matches)
+    assert {"Need", "Partner", "Distance (mi)", "Score", "Families' languages served"} <= set(
+        m.columns
+    )
+    assert m["Score"].iloc[0] == 0.57 and m["Families' languages served"].iloc[0] == "50 %"
+    assert not [c for c in m.columns if "_" in c]
+
+
+def test_coverage_counts_surveyed_schools_only():
+    from ui import analysis
+
+    school = _hartford_school()
+    p = Principal("test-leader", "leader", districts=frozenset({str(school["district_id"])}))
+    cov = analysis.coverage_per_need(p, str(school["district_id"]))
+    assert len(cov) and cov["covered_pct"].between(0, 100).all()
+    assert cov["covered_pct"].min() < 100  # not ~100 % for every need any more

@@ -19,6 +19,7 @@ from assetmap._errors import AssetmapError
 from assetmap.auth import Principal, visible_partners, visible_profiles
 from assetmap.maps import partner_map
 from ui import cache, registry
+from ui.widgets import KM_PER_MILE
 
 
 class DistrictView(NamedTuple):
@@ -142,11 +143,14 @@ def partners_per_category(principal: Principal, district_id: str | None) -> pd.D
 def _coverage(key: str, who: cache.PrincipalKey, district_id: str | None) -> pd.DataFrame:
     tax = cache.taxonomy()
     sch = _district_view(key, who, district_id).schools
-    n = max(len(sch), 1)
+    # Over the surveyed schools only: a school without survey answers has no known needs,
+    # so it can have no gap and would count as covered (every need read ~100 %).
+    surveyed = set(sch["school_id"].astype(str)) & set(profile().school_ids)
+    n = len(surveyed)
+    if n == 0:
+        return pd.DataFrame({"need": pd.Series(dtype=str), "covered_pct": pd.Series(dtype=float)})
     g = _gaps(key, who)
-    g = g[g["gap_kind"] == "need"]
-    if district_id is not None:
-        g = g[g["district_id"].astype(str) == str(district_id)]
+    g = g[(g["gap_kind"] == "need") & g["school_id"].astype(str).isin(surveyed)]
     rows = []
     for code in tax.top_needs:
         gap_schools = g.loc[g["need"] == code, "school_id"].nunique()
@@ -157,7 +161,8 @@ def _coverage(key: str, who: cache.PrincipalKey, district_id: str | None) -> pd.
 
 
 def coverage_per_need(principal: Principal, district_id: str | None) -> pd.DataFrame:
-    """Per need: % of the schools with a partner serving it within reach."""
+    """Per need: % of the surveyed schools with a partner serving it within reach (empty
+    when no school of the view has survey answers)."""
     return _coverage(cache.data_key(), cache.who(principal), district_id)
 
 
@@ -166,18 +171,18 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
     tax, langs = cache.taxonomy(), cache.languages()
     out = pd.DataFrame(
         {
-            "school": gaps["school_name"],
-            "need": gaps["need"].map(tax.label),
-            "families' language": gaps["language"].map(
+            "School": gaps["school_name"],
+            "Need": gaps["need"].map(tax.label),
+            "Families' language": gaps["language"].map(
                 lambda c: langs.name(str(c)) if isinstance(c, str) and c else "(any)"
             ),
-            "gap": gaps["gap_kind"].map(
+            "Gap": gaps["gap_kind"].map(
                 {"need": "no partner within reach", "language": "none in this language"}
             ),
-            "families": gaps["families_display"],
-            "reach km": gaps["reach_km"],
-            "nearest partner": gaps["nearest_partner_name"],
-            "nearest km": gaps["nearest_distance_km"].round(1),
+            "Families": gaps["families_display"],
+            "Reach (mi)": (pd.to_numeric(gaps["reach_km"]) / KM_PER_MILE).round(1),
+            "Nearest partner": gaps["nearest_partner_name"],
+            "Nearest (mi)": (pd.to_numeric(gaps["nearest_distance_km"]) / KM_PER_MILE).round(1),
         }
     )
     return out

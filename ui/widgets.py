@@ -39,6 +39,58 @@ NEED_ICONS: dict[str, str] = {
 
 RENDER_KEY = "_render_ms"
 
+#: Staff tables show distances in miles (US districts), rounded to 0.1.
+KM_PER_MILE = 1.609344
+
+#: Human column labels for the staff tables (codes and raw names never reach the screen).
+COLUMN_LABELS: dict[str, str] = {
+    "name": "Partner",
+    "partner_name": "Partner",
+    "category": "Category",
+    "distance_km": "Distance (mi)",
+    "languages": "Languages",
+    "services": "Services",
+    "phone": "Phone",
+    "address": "Address",
+    "city": "Town",
+    "hours": "Hours",
+    "mou_status": "MOU",
+    "last_verified": "Last verified",
+    "example": "Example (fictional)",
+    "need_label": "Need",
+    "families_display": "Families",
+    "rank": "Rank",
+    "within_reach": "Within reach",
+    "language_coverage": "Families' languages served",
+    "score": "Score",
+    "distance_decay": "Distance part",
+    "capacity_part": "Capacity part",
+    "verified_part": "Verified part",
+    "mou_part": "MOU part",
+    "stale": "Needs verifying",
+    "explain": "Why",
+}
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Distances in miles (0.1), shares as whole percentages, scores to 2 decimals, and
+    human column labels."""
+    out = frame.copy()
+    if "distance_km" in out.columns:
+        out["distance_km"] = (
+            pd.to_numeric(out["distance_km"], errors="coerce") / KM_PER_MILE
+        ).round(1)
+    if "language_coverage" in out.columns:
+        out["language_coverage"] = (
+            (pd.to_numeric(out["language_coverage"], errors="coerce") * 100)
+            .round(0)
+            .map(lambda v: "" if pd.isna(v) else f"{v:.0f} %")
+        )
+    for c in ("score", "distance_decay", "capacity_part", "verified_part", "mou_part"):
+        if c in out.columns:
+            out[c] = pd.to_numeric(out[c], errors="coerce").round(2)
+    return out.rename(columns={c: COLUMN_LABELS[c] for c in out.columns if c in COLUMN_LABELS})
+
 
 @contextmanager
 def render_timer() -> Iterator[None]:
@@ -220,7 +272,7 @@ def partner_table(partners: pd.DataFrame) -> pd.DataFrame:
             out[c] = out[c].map(_lists)
     if "category" in out.columns:
         out["category"] = out["category"].map(category_label)
-    return out
+    return readable(out)
 
 
 def match_table(matches: pd.DataFrame) -> pd.DataFrame:
@@ -251,7 +303,7 @@ def match_table(matches: pd.DataFrame) -> pd.DataFrame:
             out[c] = out[c].map(_lists)
     if "category" in out.columns:
         out["category"] = out["category"].map(category_label)
-    return out.rename(columns={"need_label": "need", "families_display": "families"})
+    return readable(out)
 
 
 def district_name(district_id: str | None) -> str:

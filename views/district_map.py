@@ -53,7 +53,10 @@ with ch1:
     )
 with ch2:
     st.subheader("Coverage per need")
-    st.caption("Share of schools with at least one partner within reach for the need.")
+    st.caption(
+        "Share of the surveyed schools (those with family survey answers) with at least one "
+        "partner within reach for the need; schools without a survey have unknown needs."
+    )
     st.altair_chart(
         widgets.hbar(analysis.coverage_per_need(principal, did), "need", "covered_pct", pct=True)
     )
