@@ -1178,17 +1178,21 @@ def normalize_boundaries(
 
 
 def _survey(
-    source: Source, *, name: str | None, sheet: str | int | None
+    source: Source,
+    *,
+    name: str | None,
+    sheet: str | int | None,
+    schools: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    try:
-        from assetmap import needs  # written by the needs helper
-    except ImportError:
-        needs = None
-    if needs is not None and hasattr(needs, "read_survey"):
-        frame, rep = needs.read_survey(source, name=name)
+    """With the workspace's schools: the full survey reader (assetmap.needs, schools
+    matched); without: the response table's columns and school ids are checked."""
+    if schools is not None:
+        from assetmap import needs
+
+        frame, rep = needs.read_survey(source, name=name, schools=schools)
         rep.kind = "survey"
         return frame, rep
-    frame, rep = read_table(source, name=name, sheet=sheet)
+    frame, rep = read_table(source, name=name, sheet=sheet, kind="survey")
     rep.kind = "survey"
     keys = {_key(c): c for c in frame.columns}
     missing = [c for c in SURVEY_COLUMNS if _key(c) not in keys]
@@ -1233,8 +1237,10 @@ def load_file(
     layer: str | int | None = None,
     crs: str | None = None,
     region: Region | str | None = "settings",
+    schools: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Read any supported file (path or bytes) and normalise it as ``kind``.
+    """Read any supported file (path or bytes) and normalise it as ``kind``
+    (``schools``: the workspace's schools, to match a survey's rows against).
 
     Raises :class:`InputError` when the file cannot be read at all; otherwise returns the
     canonical frame and its report (``report.rows_loaded == 0`` when nothing was usable).
@@ -1244,7 +1250,7 @@ def load_file(
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     if kind == "survey":
-        return _survey(source, name=name, sheet=sheet)
+        return _survey(source, name=name, sheet=sheet, schools=schools)
     raw, rep = read_any(source, name=name, sheet=sheet, layer=layer, kind=kind)
     rep.kind = kind
     if rep.notes.get("format") == "hsds" and kind != "partners":
