@@ -41,6 +41,8 @@ __all__ = [
     "DedupeResult",
     "normalize_name",
     "normalize_address",
+    "name_score",
+    "GENERIC_NAME_WORDS",
     "haversine_km",
     "find_candidates",
     "score_pairs",
@@ -110,6 +112,18 @@ NAME_STOP_WORDS = frozenset(
         "foundation",
     }
 )
+#: Facility words many distinct sites share ('Bristol Technical High School' is not 'Bristol
+#: High School'; 'Hartford School District' is not 'West Hartford School District'): two
+#: names agree only when their other words agree too.
+GENERIC_NAME_WORDS = frozenset(
+    """school schools high middle elementary primary intermediate secondary academy magnet
+    district districts regional region office offices center centers centre library
+    branch hospital medical health clinic church parish congregation temple community
+    services service program programs department town city county state board education
+    association society club house home care child children family families youth
+    connecticut""".split()
+)
+
 _ADDR_ABBREV = {
     "street": "st",
     "str": "st",
@@ -306,12 +320,30 @@ def find_candidates(
     return sorted(pairs)
 
 
+def _distinctive(name: str) -> str:
+    return " ".join(w for w in name.split() if w not in GENERIC_NAME_WORDS)
+
+
+def name_score(a: str, b: str) -> float:
+    """Similarity 0-100 of two normalised names. Word-set overlap ('Hartford Hosp.' =
+    'Hartford Hospital'), but the words beyond the generic facility words must agree too:
+    an extra distinctive word ('technical', 'west') lowers the score."""
+    if not a or not b:
+        return 0.0
+    score = float(fuzz.token_set_ratio(a, b))
+    da, db = _distinctive(a), _distinctive(b)
+    if da != db:
+        if not da or not db:  # only generic words on one side ('High School')
+            score = min(score, 60.0)
+        else:
+            score = min(score, float(fuzz.token_sort_ratio(da, db)))
+    return score
+
+
 def _score(p: _Prepared, i: int, j: int, threshold: float) -> tuple[float, dict[str, Any]]:
     reasons: list[str] = []
     parts: list[tuple[float, float]] = []  # (weight, score)
-    name_s = (
-        float(fuzz.token_set_ratio(p.names[i], p.names[j])) if p.names[i] and p.names[j] else 0.0
-    )
+    name_s = name_score(p.names[i], p.names[j])
     parts.append((0.5, name_s))
     reasons.append(f"name {name_s:.0f}")
     addr_s: float | None = None
@@ -338,11 +370,16 @@ def _score(p: _Prepared, i: int, j: int, threshold: float) -> tuple[float, dict[
     if phone:
         score = min(100.0, score + 10.0)
         reasons.append("same phone")
+    rough = p.rough[i] or p.rough[j]
+    if rough and addr_s is None and not phone and name_s < 95 and score >= threshold:
+        # placed only at a ZIP/town centre: the shared point says nothing; without an
+        # address or a phone to agree on, only near-identical names may merge
+        score = threshold - 0.1
+        reasons.append("location approximate and nothing else agrees: review")
     ci, cj = p.categories[i], p.categories[j]
     if ci and cj and ci != cj and "other" not in (ci, cj):
-        if score >= threshold:
-            score = min(score, threshold - 0.1)
-            reasons.append(f"different categories ({ci} vs {cj}): review")
+        score = min(score, threshold - 0.1)
+        reasons.append(f"different categories ({ci} vs {cj}): review")
     return round(score, 1), {
         "name_score": name_s,
         "address_score": addr_s,

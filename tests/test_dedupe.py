@@ -337,3 +337,25 @@ def test_shipped_anchor_layers_have_one_hartford_hospital_at_80_seymour():
         for a, b in zip(res.review["left_id"], res.review["right_id"], strict=True)
     }
     assert frozenset({"hifld-hosp-1906504", "ipeds-130785"}) in review
+
+
+def test_zip_centroid_placements_and_generic_words_do_not_merge_distinct_sites():
+    """49 real CT schools and district offices (Danbury, Manchester, Meriden), each placed
+    only at its ZIP's centre: none is merged; a true repeat from a second source still is."""
+    from assetmap.dedupe import name_score
+    from assetmap.schema import load_file
+
+    frame, _ = load_file(DATA / "dedupe_zip_centroid_schools.csv")
+    res = dedupe(frame)
+    assert len(res.partners) == len(frame) == 49 and res.merged.empty
+    twin = frame[frame["name"] == "Manchester High School"].assign(
+        partner_id="coalition-1", source="coalition.csv"
+    )
+    both = gpd.GeoDataFrame(pd.concat([frame, twin], ignore_index=True), crs="EPSG:4326")
+    res = dedupe(both)
+    assert len(res.partners) == 49 and len(res.merged) == 1
+    n = normalize_name
+    assert name_score(n("Bristol Technical High School"), n("Bristol High School")) < 85
+    assert name_score(n("Hartford School District"), n("West Hartford School District")) < 85
+    assert name_score(n("Bulkeley High School"), n("High School")) < 85
+    assert name_score(n("Hartford Hosp."), n("Hartford Hospital")) == 100

@@ -225,6 +225,30 @@ def tiger(shared: Path) -> None:
     sd.to_file(OUT / "nces_school_districts_sy2020_21_ct.gpkg", layer="school_districts")
 
 
+def dedupe_zip(shared: Path) -> None:
+    """Schools and district offices of three towns, each placed only at its ZIP's centre."""
+    d = pd.read_csv(shared / "ct/schools/ct_education_directory_2023.csv", dtype=str)
+    z = pd.read_csv(shared / "ct/reference/ct_zcta_2010_centroids.csv", dtype=str).set_index(
+        "ZCTA5"
+    )
+    d = d[d.town.isin(["Meriden", "Manchester", "Danbury"])].copy()
+    d["zip5"] = d["zip"].str[:5]
+    d = d[d.zip5.isin(z.index)].reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "partner_id": d.org_code,
+            "name": d["name"],
+            "city": d.town,
+            "postal_code": d.zip5,
+            "org_type": d.org_type,
+            "lat": [z.loc[k, "lat"] for k in d.zip5],
+            "lon": [z.loc[k, "lon"] for k in d.zip5],
+            "geocode_quality": "zip",
+        }
+    )
+    out.to_csv(OUT.parent / "dedupe_zip_centroid_schools.csv", index=False, lineterminator="\n")
+
+
 def main() -> None:
     shared = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
     OUT.mkdir(exist_ok=True)
@@ -233,6 +257,7 @@ def main() -> None:
     worship(shared)
     socrata(shared)
     tiger(shared)
+    dedupe_zip(shared)
 
 
 if __name__ == "__main__":
