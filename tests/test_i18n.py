@@ -40,7 +40,7 @@ find.map_heading find.privacy_note find.when_label find.when_any find.when_eveni
 find.when_summer find.programs_heading find.online find.free find.walk_minutes
 find.walk_minutes_estimated sheet.title sheet.subtitle sheet.need sheet.partner
 sheet.phone sheet.address sheet.languages sheet.hours sheet.distance sheet.footer
-sheet.example_notice sheet.generated sheet.no_partner
+sheet.example_notice sheet.generated sheet.no_partner sheet.example_badge sheet.km
 """.split()
 CONTRACT_FIELDS = {
     "find.results_count": {"n"},
@@ -49,6 +49,7 @@ CONTRACT_FIELDS = {
     "find.walk_minutes_estimated": {"minutes"},
     "sheet.title": {"school"},
     "sheet.generated": {"date"},
+    "sheet.km": {"km"},
 }
 REQUIRED = ("en", "es", "pt", "ht", "ar", "zh", "pl")
 AUTONYMS = {
@@ -64,6 +65,8 @@ AUTONYMS = {
 SAME_AS_ENGLISH = {
     ("es", "categories", "anchor_hospital"),  # "Hospital"
     ("pt", "categories", "anchor_hospital"),  # "Hospital"
+    # "{km} km": the symbol km is the same in these languages
+    *((c, "strings", "sheet.km") for c in ("es", "pt", "ht", "pl", "vi", "sq")),
 }
 TABLES = ("strings", "needs", "categories")
 OTHERS = [c for c in catalog_codes() if c != "en"]

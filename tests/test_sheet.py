@@ -145,3 +145,14 @@ def test_sensitive_partner_address_never_on_the_sheet():
     html = render_sheets(Bundle.from_frames(partners=p, network=network()))
     assert "1 Main St" not in html
     assert "Hartford Food Pantry" in html and "tel:+18605550101" in html
+
+
+@pytest.mark.parametrize(
+    ("code", "badge", "unit"), [("ar", "مثال (خيالي)", "كم"), ("vi", "VÍ DỤ (hư cấu)", "km")]
+)
+def test_badge_and_distance_unit_are_in_the_sheet_language(code, badge, unit):
+    p = partners()
+    p["example"] = True
+    html = render_sheets(Bundle.from_frames(partners=p, network=network(), language=code))
+    assert badge in html and "EXAMPLE (fictional)</span>" not in html
+    assert re.search(r"\d[.,٫]\d\s?" + unit, html)

@@ -50,7 +50,17 @@ def direction_css(container_key: str, *, rtl: bool) -> str:
     d = "rtl" if rtl else "ltr"
     align = "right" if rtl else "left"
     sel = f".{_KEY_CLASS}{container_key}"
+    # The whole page turns, not only the keyed container: the language picker above it, the
+    # headings and paragraphs (Streamlit's markdown sets its own alignment) and the captions.
+    page = '[data-testid="stMainBlockContainer"]'
+    text = ", ".join(
+        f"{root} {el}"
+        for root in (page, sel)
+        for el in ("h1", "h2", "h3", "p", "li", '[data-testid="stMarkdownContainer"]',
+                   '[data-testid="stCaptionContainer"]', "label")
+    )  # fmt: skip
     return (
-        f"<style>{sel} {{ direction: {d}; text-align: {align}; }}"
+        f"<style>{page}, {sel} {{ direction: {d}; text-align: {align}; }}"
+        f" {text} {{ direction: {d}; text-align: {align}; }}"
         f" {sel} input, {sel} textarea {{ direction: {d}; text-align: {align}; }}</style>"
     )

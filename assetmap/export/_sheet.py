@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from assetmap.auth import withhold_sensitive
-from assetmap.export._common import EXAMPLE_LABEL, Bundle, present
+from assetmap.export._common import Bundle, present
 from assetmap.i18n import get_translator
 from assetmap.languages import load_languages
 from assetmap.maps import escape_text, safe_url, tel_href
@@ -109,7 +109,11 @@ def _e(v: Any) -> str:
 def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
     langs = load_languages()
     name = _b(r.get("partner_name") or r.get("name"))
-    badge = f' <span class="badge">{escape_text(EXAMPLE_LABEL)}</span>' if r.get("example") else ""
+    badge = (
+        f' <span class="badge">{escape_text(t("sheet.example_badge"))}</span>'
+        if r.get("example")
+        else ""
+    )
     if not lead:
         phone = r.get("phone")
         tel = tel_href(phone)
@@ -190,7 +194,9 @@ def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -
         r = lead.iloc[0].to_dict()
         any_example |= bool(r.get("example"))
         badge = (
-            f' <span class="badge">{escape_text(EXAMPLE_LABEL)}</span>' if r.get("example") else ""
+            f' <span class="badge">{escape_text(t("sheet.example_badge"))}</span>'
+            if r.get("example")
+            else ""
         )
         who = f'<div class="name">{_b(r.get("partner_name"))}{badge}</div>'
         if present(r.get("address")):
@@ -201,7 +207,11 @@ def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -
             who += '<div class="also">' + "".join(items) + "</div>"
         codes = r.get("languages") if isinstance(r.get("languages"), list) else []
         lang_names = ", ".join(langs.name(str(c), autonym=True) for c in codes)
-        dist = t.format_km(float(r["distance_km"])) + " km" if present(r.get("distance_km")) else ""
+        dist = (
+            t("sheet.km", km=t.format_km(float(r["distance_km"])))
+            if present(r.get("distance_km"))
+            else ""
+        )
         body.append(
             f'<tr><th scope="row">{label}</th><td>{who}</td>'
             f'<td class="nowrap">{_phone_html(r.get("phone"))}</td>'
@@ -220,7 +230,7 @@ def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -
         )
     )
     notice = (
-        f'<div class="notice"><span class="badge">{escape_text(EXAMPLE_LABEL)}</span> '
+        f'<div class="notice"><span class="badge">{escape_text(t("sheet.example_badge"))}</span> '
         f"{escape_text(t('sheet.example_notice'))}</div>"
         if any_example
         else ""
@@ -328,7 +338,7 @@ def _directory_page(rows: pd.DataFrame, t: Any, today: dt.date) -> str:
             + "</section>"
         )
     notice = (
-        f'<div class="notice"><span class="badge">{escape_text(EXAMPLE_LABEL)}</span> '
+        f'<div class="notice"><span class="badge">{escape_text(t("sheet.example_badge"))}</span> '
         f"{escape_text(t('sheet.example_notice'))}</div>"
         if any_example
         else ""

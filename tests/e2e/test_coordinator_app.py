@@ -278,3 +278,23 @@ def test_family_sheet_near_a_shelter_has_no_distance(page: Page, app_url, accoun
         shot(sheet, "issue14_family_sheet_shelter_without_distance")
     finally:
         sheet.close()
+
+
+def test_arabic_page_is_right_aligned(page: Page, app_url, shot):
+    _open_find_help(page, app_url, "ar")
+    _search(page, "Hartford")
+    expect(page.locator(".am-card").first).to_be_visible(timeout=WAIT)
+    main = page.get_by_test_id("stMainBlockContainer")
+    h1 = main.locator("h1").first
+    para = main.get_by_test_id("stMarkdownContainer").locator("p").first
+    for el in (h1, para):
+        style = el.evaluate("e => [getComputedStyle(e).direction, getComputedStyle(e).textAlign]")
+        assert style[0] == "rtl" and style[1] in ("right", "start"), style
+    # the heading's text ends at the right edge of the column (where the full-width input ends)
+    box = main.get_by_test_id("stTextInput").first.bounding_box()
+    text_right = h1.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e); "
+        "return r.getBoundingClientRect().right; }"
+    )
+    assert abs(box["x"] + box["width"] - text_right) < 12, (box, text_right)
+    shot(page, "issue14_arabic_right_aligned")
