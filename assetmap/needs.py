@@ -81,7 +81,17 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "preferred_language": ("preferred_language", "preferred language"),
     "needs": ("needs", "needs selected", "family needs", "services needed"),
     "need": ("need", "need code", "service"),
-    "count": ("count", "n", "families", "responses", "number of families", "respondents"),
+    "count": (
+        "count",
+        "n",
+        "families",
+        "responses",
+        "number of families",
+        "respondents",
+        "students",
+        "number of students",
+        "number",
+    ),  # fmt: skip
     "weight": ("weight", "survey weight", "wt"),
     "synthetic": ("synthetic",),
     "best_times": ("best_times", "best times", "best time to meet", "best times to meet"),
@@ -339,7 +349,11 @@ def read_survey(
             "pass schools= (the workspace's schools) to match the survey against; assetmap "
             "does not load shipped schools on its own"
         )
-    if "need" in cols and "count" in cols and "needs" not in cols:
+    if "count" in cols and "needs" not in cols and ("need" in cols or "home_language" in cols):
+        # aggregated: need counts per school, or language-only (a Home Language Survey:
+        # families per school and home language, no needs) -> a language profile
+        if "need" not in cols:
+            report.notes["language_only"] = True
         out = _aggregated(frame, cols, report, schools)
     else:
         out = _responses(frame, cols, report, schools)
@@ -527,9 +541,12 @@ def _aggregated(
     lang_col = cols.get("home_language")
     lang_src = frame[lang_col] if lang_col else pd.Series("", index=frame.index)
     primary, lists = _languages(lang_src, report, lang_col or "language")
-    need_raw = frame[cols["need"]].astype(str)
+    if "need" in cols:
+        need_raw = frame[cols["need"]].astype(str)
+    else:  # language-only: every row is a school x language total
+        need_raw = pd.Series("", index=frame.index, dtype=object)
     is_total = need_raw.map(clean).isin(["", "total", "all", "any", "families"])
-    needs = _needs(need_raw.where(~is_total, ""), report, cols["need"])
+    needs = _needs(need_raw.where(~is_total, ""), report, cols.get("need", "need"))
     counts = pd.to_numeric(frame[cols["count"]].replace("", np.nan), errors="coerce")
     bad = counts.isna() | (counts < 0)
     for row in counts.index[bad]:

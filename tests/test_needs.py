@@ -239,3 +239,50 @@ def test_suppression_grid_is_the_merged_layout(schools, include_districts):
     expected = _grid_by_merges(profile, include_districts)
     got = profile._grid(include_districts=include_districts)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_language_only_survey_loads_as_a_language_profile_with_the_same_suppression(schools):
+    """A Home Language Survey summary: families per school and home language, no needs."""
+    csv = (
+        "School,Home Language,Number of Families\n"
+        "Burns Latino Studies Academy,Español,30\n"
+        "Burns Latino Studies Academy,English,12\n"
+        "Burns Latino Studies Academy,Portuguese,3\n"
+        "Dwight-Bellizzi Dual Language Academy,Spanish,8\n"
+        "Dwight-Bellizzi Dual Language Academy,English,20\n"
+    ).encode()
+    responses, report = read_survey(csv, name="hls.csv", schools=schools)
+    assert report.notes["language_only"] is True and report.errors == []
+    assert all(n == [] for n in responses["needs"])
+    profile = build_profile(responses, schools=schools)
+    pub = school_profile(profile, "0640611")
+
+    def count(lang):
+        row = pub[(pub["dimension"] == "language") & (pub["language"] == lang)].iloc[0]
+        return row["count"]
+
+    assert count("es") == 30
+    assert count("pt") is None  # 3 families: suppressed (and a complementary cell with it)
+    shown = pd.to_numeric(profile.published()["count"], errors="coerce")
+    assert not ((shown >= 1) & (shown <= 5)).any()
+    # the same families as one row per response: the same published language figures
+    lines = ["response_id,school_id,home_language,needs"]
+    for sid, lang, n in [("0640611", "es", 30), ("0640611", "en", 12), ("0640611", "pt", 3),
+                         ("0640711", "es", 8), ("0640711", "en", 20)]:  # fmt: skip
+        lines += [f"{sid}-{lang}-{i},{sid},{lang}," for i in range(n)]
+    rows, _ = read_survey("\n".join(lines).encode(), name="r.csv", schools=schools)
+    by_row = build_profile(rows, schools=schools).published()
+    cols = ["school_id", "dimension", "language", "count", "suppressed"]
+    lang = ["total", "language"]
+    a = profile.published().query("dimension in @lang")[cols].reset_index(drop=True)
+    b = by_row.query("dimension in @lang")[cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_need_counts_without_languages_load_too(schools):
+    csv = b"school_id,need,count\n0640611,total,40\n0640611,food,22\n0640611,housing,9\n"
+    responses, report = read_survey(csv, name="needs.csv", schools=schools)
+    assert report.errors == [] and "language_only" not in report.notes
+    pub = school_profile(build_profile(responses, schools=schools), "0640611")
+    food = pub[(pub["dimension"] == "need") & (pub["need"] == "food")].iloc[0]
+    assert food["count"] == 22
