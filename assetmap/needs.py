@@ -137,6 +137,28 @@ def _norm_header(h: object) -> str:
     return re.sub(r"[\s_\-]+", " ", fold(h)).strip()
 
 
+_PERSON_HEADER = re.compile(
+    r"\b(student|pupil|child|children|kid|parent|guardian|household|family|families|sasid"
+    r"|first name|last name|surname|given name|home address|home phone)\b"
+)
+_PERSON_REASONS = ("student id", "social security number", "date of birth", "dates of birth")
+
+
+def personal_record_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """Columns that make a table look like family or student records: {column: reason}.
+
+    Stricter than "has an address or a phone" (every partner file has those): a student
+    id, a social security number, a date of birth (header or content), or a header about
+    a student, child, parent, guardian, household or a person's first/last name. Values are
+    never returned.
+    """
+    found = {c: r for c, r in detect_pii_columns(frame).items() if r.startswith(_PERSON_REASONS)}
+    for col in frame.columns:
+        if str(col) not in found and _PERSON_HEADER.search(_norm_header(col)):
+            found[str(col)] = "a person's or family's record (column header)"
+    return found
+
+
 def detect_pii_columns(frame: pd.DataFrame) -> dict[str, str]:
     """Identifying columns of a raw table: {column name: reason}. Values are never returned.
 

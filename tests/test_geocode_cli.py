@@ -281,3 +281,59 @@ def test_rows_with_coordinates_keep_them(tmp_path, inproc, capsys):
     assert got.loc[0, ["lat", "lon", "geocode_source"]].tolist() == ["41.5", "-72.5", "source"]
     assert (float(got.loc[1, "lat"]), float(got.loc[1, "lon"])) == expected_point("2 Elm St")
     assert json.loads(capsys.readouterr().out)["kept"] == 1
+
+
+def _student_survey(tmp_path: Path) -> Path:
+    src = tmp_path / "student_survey.csv"
+    pd.DataFrame(
+        {
+            "Student Name": ["Ana Example", "Ben Example"],
+            "SASID": ["1000000001", "1000000002"],
+            "Birth Date": ["2014-03-02", "2013-11-20"],
+            "home_address": ["200 Main Street, Hartford, CT 06103", "12 Oak St, Hartford, CT"],
+        }
+    ).to_csv(src, index=False)
+    return src
+
+
+def test_student_records_are_refused_before_anything_leaves(tmp_path, inproc, capsys):
+    """Issue 10 (8): a student survey's home addresses are not sent to Census unasked."""
+    src = _student_survey(tmp_path)
+    with ReplayServer() as srv:
+        code = inproc([str(src), str(tmp_path / "o.csv"), "--address-column", "home_address"], srv)
+        assert srv.hits == []
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "looks like family or student records" in err and "SASID" in err
+    assert "--personal-data-ok" in err and "Traceback" not in err
+    assert "Ana Example" not in err  # values never echoed
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_acknowledged_personal_records_are_geocoded_but_never_cached(tmp_path, inproc, capsys):
+    src = _student_survey(tmp_path)
+    with ReplayServer(known={"200 Main Street, Hartford, CT 06103": (41.7655, -72.6737)}) as srv:
+        code = inproc(
+            [str(src), str(tmp_path / "o.csv"), "--address-column", "home_address",
+             "--personal-data-ok", "--provider", "census", "--json"],
+            srv,
+        )  # fmt: skip
+        assert srv.hits  # the user asked for it
+    assert code == 0, capsys.readouterr().err
+    assert not (tmp_path / "var" / "geocode_cache.sqlite").exists()
+
+
+def test_partner_files_with_addresses_and_phones_are_not_refused():
+    from assetmap.needs import personal_record_columns
+
+    partners = pd.DataFrame(
+        {
+            "Name": ["Food Pantry"],
+            "Address": ["1 Main St"],
+            "City": ["Hartford"],
+            "Phone": ["(860) 555-0100"],
+            "Email": ["info@pantry.example.org"],
+            "Contact": ["Front desk"],
+        }
+    )
+    assert personal_record_columns(partners) == {}

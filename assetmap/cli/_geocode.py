@@ -71,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="never contact an outside service (gazetteer only); use for private addresses",
     )
+    g.add_argument(
+        "--personal-data-ok",
+        action="store_true",
+        help="geocode a file that looks like family or student records anyway (its addresses "
+        "go to the outside services unless --offline, and are never cached)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     g.set_defaults(handler=_geocode)
@@ -248,8 +254,19 @@ def _geocode(args: argparse.Namespace) -> int:
     frame = _read(args.input)
     if isinstance(frame, gpd.GeoDataFrame):
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    from assetmap.needs import personal_record_columns
+
+    personal = personal_record_columns(frame)
+    if personal and not (args.personal_data_ok or args.offline):
+        cols = "; ".join(f"{c} ({r})" for c, r in list(personal.items())[:6])
+        raise InputError(
+            f"{args.input} looks like family or student records ({cols}); its home addresses "
+            "would be sent to outside geocoders. Use --offline (town/ZIP only, nothing leaves "
+            "this machine), remove those columns, or pass --personal-data-ok to go ahead "
+            "(addresses are then never cached)."
+        )
     providers = ("gazetteer",) if args.offline else args.provider
-    geocoder = Geocoder(providers=providers, allow_external=not args.offline)
+    geocoder = Geocoder(providers=providers, allow_external=not args.offline, cache=not personal)
     update, close = _progress_bar(not args.no_progress, "geocoding")
     started = time.perf_counter()
     try:
