@@ -352,7 +352,9 @@ def test_data_page_bad_files_are_reported_by_name_never_raised(fixture, kind):
     assert not at.exception
     msgs = [m.value for m in list(at.error) + list(at.warning)]
     assert msgs, f"no error or warning for {fixture}"
-    assert any(fixture in m for m in msgs)
+    from ui.widgets import md_literal
+
+    assert any(md_literal(fixture) in m for m in msgs)  # the name, as literal Markdown
 
 
 def test_data_page_rows_with_problems_show_their_row_numbers():
@@ -710,3 +712,34 @@ def test_coverage_counts_surveyed_schools_only():
     cov = analysis.coverage_per_need(p, str(school["district_id"]))
     assert len(cov) and cov["covered_pct"].between(0, 100).all()
     assert cov["covered_pct"].min() < 100  # not ~100 % for every need any more
+
+
+MD_PAYLOAD = "![x](http://127.0.0.1:9/pixel.png) [click](http://evil.example) **bold**"
+
+
+def test_outside_text_is_never_markdown(monkeypatch):
+    """Issue 10 (5): a geocoder's matched address and an uploaded file's name are plain text."""
+    from assetmap.near import Location
+    from ui import family
+
+    monkeypatch.setattr(
+        family,
+        "_geocode_address",
+        lambda address: Location(41.7655, -72.6737, MD_PAYLOAD, "point", "exact"),
+    )
+    at = _app().run()
+    at.text_input(key="find_place").set_value("200 Main Street, Hartford").run()
+    at.checkbox(key="find_consent").check().run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    shown = [c for c in captions if "pixel" in c]
+    assert shown, captions
+    assert "![x](" not in shown[0] and "[click](" not in shown[0] and "**bold**" not in shown[0]
+    assert "\\!\\[x\\]\\(http\\:" in shown[0]
+
+    at = _data_page()
+    at.file_uploader[0].set_value((MD_PAYLOAD + ".csv", GOOD_PARTNERS.encode(), "text/csv")).run()
+    assert not at.exception
+    texts = [c.value for c in at.caption] + [s.value for s in at.success]
+    named = [t for t in texts if "pixel" in t]
+    assert named and all("![x](" not in t and "](http" not in t for t in named), texts

@@ -19,7 +19,7 @@ from assetmap.index import PartnerIndex
 from assetmap.maps import escape_text, family_map, safe_url, tel_href
 from assetmap.near import Location, resolve_place
 from ui import cache
-from ui.widgets import NEED_ICONS, show_map
+from ui.widgets import NEED_ICONS, md_literal, show_map
 
 RADII_KM: list[float] = [2, 5, 10, 25]
 #: "When can you go?" choices (``assetmap.schedules.OPEN_CHOICES`` plus any time).
@@ -381,7 +381,7 @@ def show_results(
 ) -> None:
     """Heading, count, the cards, a small map and a print button."""
     st.subheader(t("find.results_heading"))
-    st.caption(origin.label)
+    st.caption(md_literal(origin.label))  # a geocoder's reply: plain text
     if not within:
         st.info(t("find.no_results"))
     if results.empty:

@@ -26,6 +26,13 @@ AUDIENCES = ["families", "parents", "students", "students_with_disabilities", "s
 DAY_LABELS = dict(zip(DAYS, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], strict=True))
 
 
+def _md(text: object) -> str:
+    """Outside text (file names, error messages quoting cells) as literal Markdown."""
+    from ui.widgets import md_literal
+
+    return md_literal(text)
+
+
 def _expiring(data: bytes, mime: str, file_name: str):
     """Made on click for this session and removed from the server seconds later (issue 10)."""
     from ui.exports import expiring
@@ -486,7 +493,7 @@ def import_programs(principal: Any, upload: Any) -> None:
         try:
             raws = read_programs(path)
         except Exception as exc:  # noqa: BLE001
-            st.error(f"{upload.name}: {exc}")
+            st.error(f"{_md(upload.name)}: {_md(exc)}")
             return
     saved, problems = 0, []
     for i, raw in enumerate(raws):
@@ -494,8 +501,8 @@ def import_programs(principal: Any, upload: Any) -> None:
             save_program(registry.store(), raw, by=principal.user)
             saved += 1
         except Exception as exc:  # noqa: BLE001
-            problems.append(f"{upload.name} row {i + 1}: {exc}")
-    (st.success if saved else st.warning)(f"{upload.name}: saved {saved} programs.")
+            problems.append(f"{_md(upload.name)} row {i + 1}: {_md(exc)}")
+    (st.success if saved else st.warning)(f"{_md(upload.name)}: saved {saved} programs.")
     for p in problems[:30]:
         st.error(p)
 

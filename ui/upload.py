@@ -99,21 +99,22 @@ def handle_upload(kind: str, name: str, data: bytes, *, key: str) -> Any:
     Returns the canonical frame (partners, schools, boundaries) or the NeedProfile (survey),
     or ``None`` when nothing usable was read.
     """
-    bar = st.progress(0, text=f"Reading {name}…")
+    shown = widgets.md_literal(name)  # a file name is outside text: never Markdown
+    bar = st.progress(0, text=f"Reading {shown}…")
     try:
         if kind == "survey":
-            bar.progress(30, text=f"Reading {name} (identifying columns are dropped)…")
+            bar.progress(30, text=f"Reading {shown} (identifying columns are dropped)…")
             profile, rep = needs.load_profile(data, name=name, schools=cache.schools())
-            bar.progress(100, text=f"{name}: done")
-            widgets.show_report(rep, success=f"{name}: {rep.rows_loaded} responses read.")
+            bar.progress(100, text=f"{shown}: done")
+            widgets.show_report(rep, success=f"{shown}: {rep.rows_loaded} responses read.")
             show_profile_summary(profile)
             return profile
         raw, rep = read_any(data, name=name, kind=kind)
-        bar.progress(35, text=f"{name}: {len(raw)} rows read; matching columns…")
+        bar.progress(35, text=f"{shown}: {len(raw)} rows read; matching columns…")
         mapping = mapping_editor(
             [c for c in raw.columns if c != "geometry"], kind=kind, key=f"{key}_map"
         )
-        bar.progress(65, text=f"{name}: checking every row…")
+        bar.progress(65, text=f"{shown}: checking every row…")
         normalizer = {
             "partners": schema.normalize_partners,
             "schools": schema.normalize_schools,
@@ -125,10 +126,10 @@ def handle_upload(kind: str, name: str, data: bytes, *, key: str) -> Any:
 
             extra["region"] = registry.workspace().check_region()
         frame, rep = normalizer(raw, file=name, report=rep, mapping=mapping, **extra)
-        bar.progress(100, text=f"{name}: done")
+        bar.progress(100, text=f"{shown}: done")
     except AssetmapError as exc:
         bar.empty()
-        st.error(f"{name}: {exc}")
+        st.error(f"{widgets.md_literal(name)}: {widgets.md_literal(exc)}")
         rep = _problem_report(name, kind, exc)
         if rep.problems:
             widgets.show_report(rep)
@@ -137,12 +138,13 @@ def handle_upload(kind: str, name: str, data: bytes, *, key: str) -> Any:
         log.exception("upload %s failed", name)
         bar.empty()
         st.error(
-            f"{name}: this file could not be read ({type(exc).__name__}). Check that it is a "
+            f"{widgets.md_literal(name)}: this file could not be read ({type(exc).__name__}). "
+            "Check that it is a "
             "CSV, Excel, GeoJSON, GeoPackage or zipped shapefile and that it is not damaged."
         )
         return None
-    widgets.show_report(rep, success=f"{name}: all {rep.rows_loaded} rows loaded.")
-    st.caption(f"{name}: {rep.rows_loaded} of {rep.rows_read} rows loaded.")
+    widgets.show_report(rep, success=f"{shown}: all {rep.rows_loaded} rows loaded.")
+    st.caption(f"{shown}: {rep.rows_loaded} of {rep.rows_read} rows loaded.")
     show_preview(frame)
     return frame
 

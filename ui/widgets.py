@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +93,23 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: COLUMN_LABELS[c] for c in out.columns if c in COLUMN_LABELS})
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()!<>|~:$=^\"'&])")
+
+
+def md_literal(text: object) -> str:
+    r"""Outside text (a geocoder's matched address, a file name, a partner name) made
+    literal for Streamlit's Markdown: the characters that open links, images, emphasis,
+    code, HTML, math or directives are backslash-escaped, as are a leading list or heading
+    marker and the dot of ``www.`` (no URL autolink can form; issue 10).
+
+    >>> print(md_literal("![x](http://e.example/p.png) *hi* www.e.example good.csv"))
+    \!\[x\]\(http\://e.example/p.png\) \*hi\* www\.e.example good.csv
+    """
+    s = _MD_SPECIAL.sub(r"\\\1", str(text))
+    s = re.sub(r"(?i)\bwww\.", r"www\\.", s)
+    return re.sub(r"^(\s*)([#+\-]|\d+[.)])", r"\1\\\2", s)
+
+
 @contextmanager
 def render_timer() -> Iterator[None]:
     """Time one script run (server side) into ``st.session_state[RENDER_KEY]`` (ms)."""
@@ -168,7 +186,7 @@ def school_picker(*, key: str, label: str = "School", schools: pd.DataFrame | No
 def show_report(report: ValidationReport, *, success: str | None = None) -> None:
     """Show a validation report: an error or warning naming the file, then the problem table."""
     errors, warnings = report.errors, report.warnings
-    name = report.file
+    name = md_literal(report.file)
     if errors:
         st.error(
             f"{name}: {len(errors)} problem(s) stopped rows from loading "

@@ -72,7 +72,7 @@ if len(edited):
     if len(overloaded):
         st.warning(
             "These partners lead for many schools; check they can take more families: "
-            + ", ".join(map(str, overloaded[:10]))
+            + ", ".join(widgets.md_literal(n) for n in overloaded[:10])
         )
     widgets.show_map(network_map(edited), height=460, key="net_map")
 

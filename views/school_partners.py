@@ -56,7 +56,7 @@ near = cache.partner_index(principal).radius(
     categories=categories,
     languages=languages,
 )
-st.caption(f"{len(near)} partners within {reach:g} km of {school['name']}")
+st.caption(f"{len(near)} partners within {reach:g} km of {widgets.md_literal(school['name'])}")
 m = partner_map(
     near,
     schools=schools[schools["school_id"].astype(str) == sid],
@@ -105,7 +105,7 @@ with tab_verify:
                     registry.store().verify_partner(pid, by=principal.user)
                     done += 1
                 except AssetmapError as exc:
-                    st.error(f"{names[pid]}: {exc}")
+                    st.error(f"{widgets.md_literal(names[pid])}: {widgets.md_literal(exc)}")
             registry.refresh()
             st.session_state.pop("sp_verified", None)
             st.session_state["sp_flash"] = (
