@@ -33,6 +33,8 @@ CASES = [
     ("socrata_ct_child_care_location1.csv", "partners", None, "early_childhood"),
     ("irs_bmf_eo_ct_sample.csv", "partners", "irs_bmf", None),
     ("socrata_ct_schools_location1.csv", "schools", None, None),
+    ("nces_edge_geocode_layout_ct.csv", "schools", "nces_edge_schools", None),
+    ("hifld_public_schools_layout_ct.csv", "schools", "hifld_schools", None),
     ("tl_2020_09_cousub_sample.zip", "boundaries", "tiger_cousub", None),
     ("cb_2020_09_cousub_sample.geojson", "boundaries", "tiger_cousub", None),
     ("nces_school_districts_sy2020_21_ct.gpkg", "boundaries", None, None),

@@ -249,6 +249,50 @@ def dedupe_zip(shared: Path) -> None:
     out.to_csv(OUT.parent / "dedupe_zip_centroid_schools.csv", index=False, lineterminator="\n")
 
 
+def schools_layouts(shared: Path) -> None:
+    """Real CT public schools typed into the NCES EDGE geocode and HIFLD school layouts.
+    NCES ids were not available (SOURCES.md): NCESSCH/LEAID/NCESID hold the CT state codes."""
+    d = pd.read_csv(shared / "ct/schools/ct_education_directory_2023.csv", dtype=str)
+    d = d[d.org_type == "Public Schools"].dropna(subset=["lat"]).iloc[15:27].reset_index(drop=True)
+    edge = pd.DataFrame(
+        {
+            "NCESSCH": d.org_code,
+            "LEAID": d.district_org_code,
+            "NAME": d["name"],
+            "OPSTFIPS": "09",
+            "STREET": d.address,
+            "CITY": d.town,
+            "STATE": "CT",
+            "ZIP": d["zip"].str[:5],
+            "STFIP": "09",
+            "LAT": d.lat,
+            "LON": d.lon,
+        }
+    )
+    _csv("nces_edge_geocode_layout_ct.csv", edge)
+    hifld = pd.DataFrame(
+        {
+            "OBJECTID": range(1, len(d) + 1),
+            "NCESID": d.org_code,
+            "NAME": d["name"],
+            "ADDRESS": d.address,
+            "CITY": d.town,
+            "STATE": "CT",
+            "ZIP": d["zip"].str[:5],
+            "TELEPHONE": d.phone,
+            "TYPE": "1",
+            "STATUS": "1",
+            "LATITUDE": d.lat,
+            "LONGITUDE": d.lon,
+            "NAICS_CODE": "611110",
+            "NAICS_DESC": "ELEMENTARY AND SECONDARY SCHOOLS",
+            "LEVEL_": "",
+            "DISTRICTID": d.district_org_code,
+        }
+    )
+    _csv("hifld_public_schools_layout_ct.csv", hifld)
+
+
 def main() -> None:
     shared = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
     OUT.mkdir(exist_ok=True)
@@ -258,6 +302,7 @@ def main() -> None:
     socrata(shared)
     tiger(shared)
     dedupe_zip(shared)
+    schools_layouts(shared)
 
 
 if __name__ == "__main__":
