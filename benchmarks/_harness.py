@@ -70,18 +70,20 @@ def paired(
     ours: Callable[[], T], base: Callable[[], Any], *, repeat: int = 5
 ) -> tuple[float, float, T, Any]:
     """Median wall times (s) of ``ours`` and ``base``, run alternately ``repeat`` times each
-    (the machine is shared: alternating keeps both under the same load), and their last
-    results."""
+    (the machine is shared: alternating keeps both under the same load; which one goes first
+    alternates as well), and their last results."""
     t_ours, t_base = [], []
     out_ours: T
     out_base: Any
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out_ours = ours()
-        t_ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        out_base = base()
-        t_base.append(time.perf_counter() - t0)
+    for i in range(repeat):
+        for which in (0, 1) if i % 2 == 0 else (1, 0):  # who goes first alternates too
+            t0 = time.perf_counter()
+            if which == 0:
+                out_ours = ours()
+                t_ours.append(time.perf_counter() - t0)
+            else:
+                out_base = base()
+                t_base.append(time.perf_counter() - t0)
     return statistics.median(t_ours), statistics.median(t_base), out_ours, out_base
 
 
