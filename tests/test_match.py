@@ -175,3 +175,17 @@ def test_never_verified_partner_is_explained_as_such(setup):
     row = res[(res["school_id"] == "S_A") & (res["partner_id"] == "p_food_pt")].iloc[0]
     assert "verified: never verified -> 0.00" in row["explain"]
     assert not res["explain"].str.contains("verified: nan").any()
+
+
+def test_round_exact_equals_python_round_including_ties():
+    from assetmap.match import round_exact
+
+    rng = np.random.default_rng(8)
+    values = np.concatenate(
+        [rng.random(3000), rng.random(1000) * 90, np.arange(0, 3, 0.00005)[::7], [0.0, -0.0]]
+    )
+    values = np.concatenate([values, -values[:500]])
+    for digits in (1, 3, 4):
+        got = round_exact(values, digits)
+        want = np.array([round(v, digits) for v in values.tolist()])
+        assert np.array_equal(got, want), digits
