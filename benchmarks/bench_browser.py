@@ -229,9 +229,70 @@ def run(sizes: tuple[int, ...] = SIZES, repeat: int = 3) -> list[Result]:
     return out
 
 
+def run_statewide(repeat: int = 3) -> list[Result]:
+    """The app's statewide District map on the shipped Connecticut data (every partner,
+    every school, the district boundaries), with tiles refused: time until every partner is
+    in its cluster and a frame has been drawn (issue 14: < 3 s)."""
+    import geopandas as gpd
+    from playwright.sync_api import sync_playwright
+
+    from assetmap.data import load_partners, load_schools
+    from assetmap.maps import partner_map
+    from assetmap.settings import get_settings
+
+    files = _local_files()
+    partners, schools = load_partners(), load_schools()
+    districts = gpd.read_file(get_settings().data_dir / "ct" / "districts.geojson")
+    out: list[Result] = []
+    with tempfile.TemporaryDirectory() as td, _serve(Path(td)) as base:
+        t0 = time.perf_counter()
+        m = partner_map(partners, schools=schools, boundaries=[districts])
+        path = Path(td) / "statewide.html"
+        m.save(str(path))
+        out.append(Result("statewide_map_build", time.perf_counter() - t0, "s"))
+        out.append(Result("statewide_map_html_size", path.stat().st_size / 1e6, "MB"))
+        n = int((partners["published"].fillna(True).astype(bool) & partners.geometry.notna()).sum())
+        tti = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+            try:
+                for _ in range(repeat):
+                    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+                    page = ctx.new_page()
+
+                    def route(r, _request=None):
+                        url = r.request.url
+                        if url.startswith(base):
+                            return r.continue_()
+                        local = files.get(url.split("?")[0].rstrip("/").rsplit("/", 1)[-1])
+                        if local is not None and local.exists():
+                            return r.fulfill(path=str(local))
+                        return r.abort()  # tiles and anything else external: offline
+
+                    page.route("**/*", route)
+                    page.goto(f"{base}/{path.name}", wait_until="commit")
+                    page.wait_for_function(_READY_JS, arg=min(n, 1500), timeout=120_000, polling=20)
+                    page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+                    tti.append(page.evaluate("() => performance.now()") / 1000.0)
+                    ctx.close()
+            finally:
+                browser.close()
+    tti.sort()
+    out.append(
+        Result(
+            "statewide_map_time_to_interactive",
+            tti[len(tti) // 2],
+            "s",
+            note=f"median of {repeat}; {len(partners)} partners, {len(schools)} schools; "
+            "target < 3 s",
+        )
+    )
+    return out
+
+
 def run_all() -> list[Result]:
-    return run()
+    return run() + run_statewide()
 
 
 def run_quick() -> list[Result]:
-    return run(sizes=(1_000, 10_000), repeat=1)
+    return run(sizes=(1_000, 10_000), repeat=1) + run_statewide(repeat=1)
