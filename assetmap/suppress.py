@@ -703,17 +703,12 @@ class _LinearBounds:
         data = np.r_[np.ones(len(pos)), -np.ones(len(eq_ids))]
         self.eq = csr_matrix((data, (rows, cols)), shape=(len(eq_ids), n))
         a, b = caps
+        self.le_pairs = (np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
         k = len(a)
         self.le = csr_matrix(
             (np.r_[np.ones(k), -np.ones(k)], (np.r_[np.arange(k), np.arange(k)], np.r_[a, b])),
             shape=(k, n),
         )
-
-    def _system(self, m: Any, unknown: np.ndarray, known: np.ndarray) -> tuple[Any, np.ndarray]:
-        sub = m[:, unknown]
-        rhs = -(m[:, known] @ self.values[known])
-        live = np.flatnonzero(sub.getnnz(axis=1) > 0)
-        return sub[live], rhs[live]
 
     @staticmethod
     def _solve(cost: np.ndarray, a_ub: Any, b_ub: Any, a_eq: Any, b_eq: Any, bounds: Any):
@@ -730,81 +725,121 @@ class _LinearBounds:
         )
         return res.x if res.status == 0 else None
 
+    def _moves(self, supp: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+        """Hidden cells (a mask over ``unknown``) that one exchange of 1 between two hidden
+        cells of one equation provably moves: another feasible whole-number point, so
+        their range is at least 1 wide without any LP. Only cells in exactly one equation
+        take part (a cell also in a district sum is left to the LP); the need x language <=
+        language pairs are respected with the other cell fixed at its true value."""
+        v = self.values
+        eq = self.eq
+        n_eq = np.diff(eq.tocsc().indptr)
+        ok_cell = supp & (n_eq == 1)
+        a, b = self.le_pairs
+        capceil = np.full(len(v), np.inf)
+        np.minimum.at(capceil, a, v[b])
+        capfloor = np.full(len(v), -np.inf)
+        np.maximum.at(capfloor, b, v[a])
+        up = (np.minimum(self.ub, capceil) - v) >= 1
+        down = (v - np.maximum(self.lb, capfloor)) >= 1
+        coo = eq.tocoo()
+        r, c, d = coo.row, coo.col, coo.data
+        keep = ok_cell[c]
+        r, c, d = r[keep], c[keep], d[keep]
+        mem, tot = d > 0, d < 0
+        n_rows = eq.shape[0]
+        n_up = np.bincount(r[mem], weights=up[c[mem]], minlength=n_rows)
+        n_down = np.bincount(r[mem], weights=down[c[mem]], minlength=n_rows)
+        t_up = np.zeros(n_rows, dtype=bool)
+        t_down = np.zeros(n_rows, dtype=bool)
+        t_up[r[tot]] = up[c[tot]]
+        t_down[r[tot]] = down[c[tot]]
+        moved = np.zeros(len(v), dtype=bool)
+        cm, rm = c[mem], r[mem]
+        um, dm = up[cm], down[cm]
+        moved[cm] = (
+            (um & (n_down[rm] - dm >= 1))
+            | (dm & (n_up[rm] - um >= 1))
+            | (um & t_up[rm])
+            | (dm & t_down[rm])
+        )
+        ct, rt = c[tot], r[tot]
+        moved[ct] = (t_up[rt] & (n_up[rt] >= 1)) | (t_down[rt] & (n_down[rt] >= 1))
+        return moved[unknown]
+
     def narrow(
         self, supp: np.ndarray, blocks: np.ndarray, *, truth: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hidden cells of ``blocks`` (ascending) whose exact range is too short, and the
         lowest whole value of each. With ``truth`` the hidden cells' true values are known
-        (a feasible point to start from; cells equal to 0 are not reported: zeros are
-        published, rule 4); without, ``values`` is only read where ``~supp``."""
+        (a feasible point to start from, and exchange moves clear most cells without an
+        LP; cells equal to 0 are not reported: zeros are published, rule 4); without,
+        ``values`` is only read where ``~supp``. LPs run per block."""
         in_b = np.isin(self.cblock, blocks)
         unknown = np.flatnonzero(supp & in_b)
         if len(unknown) == 0:
             return unknown, np.zeros(0)
-        known = np.flatnonzero(~supp)
-        a_eq, b_eq = self._system(self.eq, unknown, known)
-        a_ub, b_ub = self._system(self.le, unknown, known)
-        bounds = np.c_[self.lb[unknown], self.ub[unknown]]
         if truth:
             lo, hi = self.values[unknown].copy(), self.values[unknown].copy()
-            nonzero = self.values[unknown] != 0
+            open_mask = (self.values[unknown] != 0) & ~self._moves(supp, unknown)
         else:
             lo, hi = np.full(len(unknown), np.inf), np.full(len(unknown), -np.inf)
-            nonzero = np.ones(len(unknown), dtype=bool)
+            open_mask = np.ones(len(unknown), dtype=bool)
+        if not open_mask.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        known_v = np.where(supp, 0.0, self.values)
+        rhs_eq = -(self.eq @ known_v)
+        rhs_le = -(self.le @ known_v)
+        eq_c, le_c = self.eq.tocsc(), self.le.tocsc()
 
-        def seen(x: np.ndarray | None, cols: np.ndarray) -> None:
-            if x is not None:
-                np.minimum.at(lo, cols, x)
-                np.maximum.at(hi, cols, x)
+        def cleared(ks: np.ndarray) -> np.ndarray:
+            return (np.floor(hi[ks] + 1e-7) - np.ceil(lo[ks] - 1e-7)) >= MIN_RANGE
 
-        def cleared(cols: np.ndarray) -> np.ndarray:
-            return (np.floor(hi[cols] + 1e-7) - np.ceil(lo[cols] - 1e-7)) >= MIN_RANGE
+        out: list[int] = []
+        ublock = self.cblock[unknown]
+        open_blocks = np.unique(ublock[open_mask])
+        order = np.argsort(ublock, kind="stable")
+        starts = np.searchsorted(ublock[order], open_blocks)
+        ends = np.searchsorted(ublock[order], open_blocks, side="right")
+        for b0, b1 in zip(starts.tolist(), ends.tolist(), strict=True):
+            ks = np.sort(order[b0:b1])  # positions in ``unknown`` of this block's cells
+            cols = unknown[ks]
+            sub_eq, sub_le = eq_c[:, cols], le_c[:, cols]
+            r_eq, r_le = np.unique(sub_eq.indices), np.unique(sub_le.indices)
+            a_eq, b_eq = sub_eq.tocsr()[r_eq], rhs_eq[r_eq]
+            a_ub, b_ub = sub_le.tocsr()[r_le], rhs_le[r_le]
+            bounds = np.c_[self.lb[cols], self.ub[cols]]
 
-        everything = np.arange(len(unknown))
-        open_ = np.flatnonzero(~cleared(everything) & nonzero)
-        # push every open cell up, then down, over all blocks at once, while that clears any
-        stuck = 0
-        rng = np.random.default_rng(len(unknown))  # deterministic: releases repeat
-        for _ in range(40):
-            if len(open_) == 0 or stuck >= 3:
-                break
-            cost = np.zeros(len(unknown))
-            cost[open_] = rng.uniform(-1.0, 1.0, len(open_))
-            seen(self._solve(cost, a_ub, b_ub, a_eq, b_eq, bounds), everything)
-            still = open_[~cleared(open_)]
-            log.debug("suppression LP: %d of %d cells still open", len(still), len(open_))
-            stuck = stuck + 1 if len(still) == len(open_) else 0
-            open_ = still
-        if len(open_) == 0:
-            return open_, np.zeros(0)
-        # the rest: min and max of each, inside its connected component
-        from scipy.sparse import vstack
+            def seen(x: np.ndarray | None, ks: np.ndarray = ks) -> None:
+                if x is not None:
+                    lo[ks] = np.minimum(lo[ks], x)
+                    hi[ks] = np.maximum(hi[ks], x)
 
-        link = vstack([a_eq, a_ub]).tocsc() if (a_eq.shape[0] + a_ub.shape[0]) else None
-        if link is None:
-            label = everything
-        else:
-            pattern = (link.T @ link) != 0
-            _, label = connected_components(pattern, directed=False)
-        out = []
-        for k in open_.tolist():
-            if cleared(np.array([k]))[0]:
-                continue
-            cols = np.flatnonzero(label == label[k])
-            rows_eq = np.flatnonzero(a_eq[:, cols].getnnz(axis=1) > 0)
-            rows_ub = np.flatnonzero(a_ub[:, cols].getnnz(axis=1) > 0)
-            sys_ = (a_ub[rows_ub][:, cols], b_ub[rows_ub], a_eq[rows_eq][:, cols], b_eq[rows_eq])
-            j = int(np.searchsorted(cols, k))
-            for sign in (1.0, -1.0):
-                cost = np.zeros(len(cols))
-                cost[j] = sign
-                seen(self._solve(cost, *sys_, bounds[cols]), cols)
-                if cleared(np.array([k]))[0]:
+            local_open = np.flatnonzero(open_mask[ks])
+            rng = np.random.default_rng(len(cols))  # deterministic: releases repeat
+            stuck = 0
+            for _ in range(30):
+                if len(local_open) == 0 or stuck >= 2:
                     break
-            else:
-                out.append(k)
-        ks = np.array(out, dtype=np.int64)
-        return unknown[ks], np.ceil(lo[ks] - 1e-7)
+                cost = np.zeros(len(cols))
+                cost[local_open] = rng.uniform(-1.0, 1.0, len(local_open))
+                seen(self._solve(cost, a_ub, b_ub, a_eq, b_eq, bounds))
+                still = local_open[~cleared(ks[local_open])]
+                stuck = stuck + 1 if len(still) == len(local_open) else 0
+                local_open = still
+            for j in local_open.tolist():
+                if cleared(ks[[j]])[0]:
+                    continue
+                for sign in (1.0, -1.0):
+                    cost = np.zeros(len(cols))
+                    cost[j] = sign
+                    seen(self._solve(cost, a_ub, b_ub, a_eq, b_eq, bounds))
+                    if cleared(ks[[j]])[0]:
+                        break
+                else:
+                    out.append(int(ks[j]))
+        res = np.array(sorted(out), dtype=np.int64)
+        return unknown[res], np.ceil(lo[res] - 1e-7)
 
 
 def _harden(sup: _Suppressor, bounds: _LinearBounds) -> np.ndarray:

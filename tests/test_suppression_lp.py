@@ -60,7 +60,9 @@ def test_the_margin_engine_alone_leaked_parkville_and_both_checkers_see_it(shipp
 
 
 def test_needs_json_on_the_shipped_survey_passes_the_independent_check(capsys):
-    assert main(["needs", "--json"]) == 0
+    from assetmap.data import survey_path
+
+    assert main(["needs", "--json", "--survey", str(survey_path())]) == 0
     rows = json.loads(capsys.readouterr().out)
     pub = pd.DataFrame(rows)
     assert {"school_id", "dimension", "count", "display", "suppressed"} <= set(pub.columns)
