@@ -77,6 +77,7 @@ class Catalog:
     path: Path | None = None
     #: Month names for locales whose CLDR data lacks them (Babel's ``ht`` has French ones).
     months: tuple[str, ...] = ()
+    days: tuple[str, ...] = ()  # short weekday names Monday..Sunday (when Babel has none)
 
 
 def _table(raw: dict, name: str, path: Path) -> Mapping[str, str]:
@@ -107,6 +108,9 @@ def _load_catalog_file(path: Path) -> Catalog:
     months = meta.get("months", [])
     if months and (len(months) != 12 or not all(isinstance(m, str) for m in months)):
         raise ConfigError(f"{path}: [meta] months must list the 12 month names as strings")
+    days = meta.get("days", [])
+    if days and (len(days) != 7 or not all(isinstance(d, str) for d in days)):
+        raise ConfigError(f"{path}: [meta] days must list the 7 short weekday names, Monday first")
     return Catalog(
         code=code,
         locale=str(meta.get("locale", code)),
@@ -117,6 +121,7 @@ def _load_catalog_file(path: Path) -> Catalog:
         categories=_table(raw, "categories", path),
         path=path,
         months=tuple(months),
+        days=tuple(days),
     )
 
 
@@ -224,6 +229,43 @@ def format_date(day: _dt.date | None = None, code: str | None = DEFAULT_LANGUAGE
     return _fmt(day, format="long", locale=_babel_locale(locale))
 
 
+#: English weekday words in opening hours (``Mon-Fri 9:00-17:00``) -> Monday-based index.
+_DAY_WORDS = {
+    **{w: i for i, w in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))},
+    **{w: i for i, w in enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                   "Saturday", "Sunday"))},
+    "Tues": 1, "Thur": 3, "Thurs": 3,
+}  # fmt: skip
+_DAY_RE = None
+
+
+def format_hours(text: str | None, code: str | None = DEFAULT_LANGUAGE) -> str:
+    """Opening hours with the weekday words in the language (``Mon-Fri 9:00-17:00`` ->
+    ``lun-vie 9:00-17:00`` in Spanish); times and other words are kept as written. A
+    language without weekday names in Babel keeps the English ones."""
+    global _DAY_RE
+    import re
+
+    from babel.dates import get_day_names
+
+    text = "" if text is None else str(text)
+    cat = load_catalog(resolve_code(code))
+    locale = cat.locale if cat is not None else DEFAULT_LANGUAGE
+    if not text or locale.split("-")[0] == "en":
+        return text
+    loc = _babel_locale(locale)
+    if cat is not None and cat.days:
+        names = list(cat.days)
+    elif loc.language == "en":
+        return text
+    else:
+        names = get_day_names("abbreviated", locale=loc)
+    if _DAY_RE is None:
+        words = sorted(_DAY_WORDS, key=len, reverse=True)
+        _DAY_RE = re.compile(r"\b(" + "|".join(words) + r")\b\.?")
+    return _DAY_RE.sub(lambda m: names[_DAY_WORDS[m.group(1)]], text)
+
+
 def placeholders(text: str) -> set[str]:
     """Names of the ``{...}`` format fields in a catalog string."""
     try:
@@ -329,6 +371,10 @@ class Translator:
     def distance(self, km: float | int | None) -> str:
         """``find.distance_km`` filled in: '1,2 km' style phrase for this language."""
         return self("find.distance_km", km=self.format_km(km))
+
+    def hours(self, text: str | None) -> str:
+        """Opening hours with weekday words in this language (see :func:`format_hours`)."""
+        return format_hours(text, self.code)
 
     def format_date(self, day: _dt.date | None = None) -> str:
         """A date in this language's long style (see :func:`format_date`)."""

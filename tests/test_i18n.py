@@ -384,3 +384,24 @@ def test_library_does_not_import_streamlit():
         "m.format_km(1.5, 'pt'); assert 'streamlit' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("en", "Mon-Fri 9:00-17:00; Sat 10:00-14:00"),
+        ("es", "lun-vie 9:00-17:00; sáb 10:00-14:00"),
+        ("ht", "len-van 9:00-17:00; sam 10:00-14:00"),
+        ("zh", "周一-周五 9:00-17:00; 周六 10:00-14:00"),
+        ("ar", "الاثنين-الجمعة 9:00-17:00; السبت 10:00-14:00"),
+    ],
+)
+def test_opening_hours_weekdays_in_the_language(code, expected):
+    assert get_translator(code).hours("Mon-Fri 9:00-17:00; Sat 10:00-14:00") == expected
+
+
+def test_opening_hours_keep_other_words_and_empty_values():
+    t = get_translator("es")
+    assert t.hours("24/7 hotline; Monday by phone") == "24/7 hotline; lun by phone"
+    assert t.hours("Monitor Street office") == "Monitor Street office"  # whole words only
+    assert t.hours(None) == "" and t.hours("") == ""

@@ -340,7 +340,7 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
         parts.append(
             f'<div class="am-meta"><b>{escape_text(t("find.languages"))}:</b> {lang_names}</div>'
         )
-    hours = _text(row.get("hours"))
+    hours = t.hours(_text(row.get("hours")))  # weekday words in the family's language
     if hours:
         parts.append(
             f'<div class="am-meta"><b>{escape_text(t("find.hours"))}:</b> <bdi>{escape_text(hours)}</bdi></div>'

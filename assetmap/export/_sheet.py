@@ -143,7 +143,7 @@ def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
         )
     if present(r.get("hours")):
         parts.append(
-            f'<div class="row"><span class="k">{escape_text(t("sheet.hours"))}:</span> {_b(r.get("hours"))}</div>'
+            f'<div class="row"><span class="k">{escape_text(t("sheet.hours"))}:</span> {_b(t.hours(r.get("hours")) if present(r.get("hours")) else None)}</div>'
         )
     if present(r.get("distance_km")):
         parts.append(
@@ -215,7 +215,7 @@ def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -
         body.append(
             f'<tr><th scope="row">{label}</th><td>{who}</td>'
             f'<td class="nowrap">{_phone_html(r.get("phone"))}</td>'
-            f"<td>{_b(lang_names)}</td><td>{_b(r.get('hours'))}</td>"
+            f"<td>{_b(lang_names)}</td><td>{_b(t.hours(r.get('hours')) if present(r.get('hours')) else None)}</td>"
             f'<td class="nowrap">{_b(dist)}</td></tr>'
         )
     head = "".join(
