@@ -315,3 +315,22 @@ def test_a_workspace_in_postgis_answers_the_same(capsys):
     with Workspace.open(url) as ws:
         assert ws.revision() != rev
         assert "ht" in ws.partners().set_index("partner_id").loc["FSCS5020", "languages"]
+
+
+def test_offline_geocoding_uses_the_workspace_gazetteer(files_ws, tmp_path, capsys):
+    src = tmp_path / "addresses.csv"
+    src.write_text(
+        "Address,City,State,Zip\n"
+        "660 SW 3rd St,Miami,FL,33130\n"
+        "1 Main St,Miami Springs,FL,\n"
+        "2 Elm St,Nowhere,FL,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "geocoded.csv"
+    code, _, err = _run(capsys, "geocode", str(src), str(out), "--offline", "--store", files_ws,
+                        "--no-progress")  # fmt: skip
+    assert code == 0, err
+    got = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    assert list(got["geocode_quality"].fillna("")) == ["zip", "town", "none"]
+    lat, lon = float(got.loc[0, "lat"]), float(got.loc[0, "lon"])
+    assert 25.76 < lat < 25.79 and -80.22 < lon < -80.19  # ZCTA 33130 internal point

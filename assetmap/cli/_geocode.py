@@ -79,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    _gazetteer_arg(g)
     g.set_defaults(handler=_geocode)
 
     imp = sub.add_parser(
@@ -129,7 +130,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("--no-progress", action="store_true", help="no progress bar")
     imp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    _gazetteer_arg(imp)
     imp.set_defaults(handler=_import)
+
+
+def _gazetteer_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        metavar="LOCATION",
+        help="workspace whose place gazetteer (its towns and schools' cities, every US ZIP) the "
+        "offline provider uses; without it, the shipped Connecticut gazetteer",
+    )
+
+
+def _workspace_gazetteer(args: argparse.Namespace):
+    """The offline provider over the workspace's gazetteer (None: the Geocoder's default)."""
+    if not getattr(args, "store", None):
+        return None
+    from assetmap.geocode import Gazetteer
+    from assetmap.workspace import Workspace
+
+    with Workspace.open(args.store) as ws:
+        return Gazetteer(ws.gazetteer(), states=ws.states)
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -266,7 +288,12 @@ def _geocode(args: argparse.Namespace) -> int:
             "(addresses are then never cached)."
         )
     providers = ("gazetteer",) if args.offline else args.provider
-    geocoder = Geocoder(providers=providers, allow_external=not args.offline, cache=not personal)
+    geocoder = Geocoder(
+        providers=providers,
+        allow_external=not args.offline,
+        cache=not personal,
+        gazetteer=_workspace_gazetteer(args),
+    )
     update, close = _progress_bar(not args.no_progress, "geocoding")
     started = time.perf_counter()
     try:
@@ -430,7 +457,7 @@ def _import(args: argparse.Namespace) -> int:
                     "state": "state",
                     "zip": "postal_code",
                 },
-                geocoder=Geocoder(providers=args.provider),
+                geocoder=Geocoder(providers=args.provider, gazetteer=_workspace_gazetteer(args)),
                 keep_existing=False,
                 progress=update,
             )
