@@ -310,8 +310,11 @@ class Workspace:
 
         return self._cached("profile", build)
 
-    def save_profile(self, profile: NeedProfile, *, by: str, source: str = "") -> None:
-        """Keep a survey's aggregated counts (not its rows) as the workspace's need profile."""
+    def save_profile(
+        self, profile: NeedProfile, *, by: str, source: str = "", report: Any = None
+    ) -> None:
+        """Keep a survey's aggregated counts (not its rows) as the workspace's need profile;
+        with ``report`` (the reading report) its warnings (answers not recognised) too."""
         counts = profile._counts  # noqa: SLF001 - aggregated counts, staff-only table
         schools = profile._schools  # noqa: SLF001
         self.store.put_table(SURVEY_TABLE, counts, by=by)
@@ -322,6 +325,8 @@ class Workspace:
             "synthetic": profile.synthetic,
             "source": Path(source).name if source else "",
             "schools": len(schools),
+            "warnings": [w.describe() for w in report.warnings[:50]] if report is not None else [],
+            "n_warnings": len(report.warnings) if report is not None else 0,
         }
         self.store.set_meta(SURVEY_META, json.dumps(info), by=by)
 
@@ -332,6 +337,12 @@ class Workspace:
             return {}
         info = json.loads(raw)
         return {k: info.get(k) for k in ("source", "schools", "synthetic")}
+
+    def survey_warnings(self) -> tuple[int, list[str]]:
+        """How many answers of the kept survey were not recognised, and (up to 50) which."""
+        raw = self.store.meta().get(SURVEY_META)
+        info = json.loads(raw) if raw else {}
+        return int(info.get("n_warnings", 0)), list(info.get("warnings", []))
 
 
 # ---------------------------------------------------------------------- helpers
@@ -404,8 +415,8 @@ def seed_shipped(store: Store, *, by: str) -> dict[str, object]:
     if path.is_file():
         from assetmap.needs import load_profile
 
-        profile, _report = load_profile(path, schools=ws.schools())
-        ws.save_profile(profile, by=by, source=str(path))
+        profile, report = load_profile(path, schools=ws.schools())
+        ws.save_profile(profile, by=by, source=str(path), report=report)
         loaded["survey_schools"] = len(profile.school_ids)
     return loaded
 
@@ -669,7 +680,7 @@ def build_workspace(
                 raise InputError(f"--survey {survey}: no such file")
             profile, rep = load_profile(survey, schools=ws.schools())
             summary["warnings"] += [w.describe() for w in rep.warnings[:20]]
-            ws.save_profile(profile, by=by, source=str(survey))
+            ws.save_profile(profile, by=by, source=str(survey), report=rep)
             summary["surveyed_schools"] = len(profile.school_ids)
         summary["unmatched_schools"] = int(sch["district_id"].isna().sum())
     except BaseException:

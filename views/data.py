@@ -48,7 +48,7 @@ if kind == "partners":
         "Saved partners stay unpublished (staff only) until a district leader or administrator "
         "reviews and publishes them; the public never sees an unreviewed row."
     )
-    if st.button(f"Save {len(frame)} partners for review", type="primary", key="data_save"):
+    if st.button(f"Save {len(frame)} partners to the registry", type="primary", key="data_save"):
         auth.require("import")
         upload.save_partners(frame, by=principal.user)
 elif kind == "schools":

@@ -205,8 +205,16 @@ def _profile(path: str | None, schools, ws=None):
                 "give one with --survey FILE (CSV or .xlsx), or keep one in the workspace with "
                 "`assetmap init --survey FILE`."
             )
+        # the kept survey's unrecognised answers are listed with --verbose only
+        n_warn, warned = ws.survey_warnings()
+        if logging.getLogger().isEnabledFor(logging.INFO):
+            for w in warned[:20]:
+                sys.stderr.write(f"warning: {w}\n")
         if profile.synthetic:
-            sys.stderr.write("note: this survey is SYNTHETIC (demo data, not real families)\n")
+            extra = f"; {n_warn} answer(s) not recognised (--verbose lists them)" if n_warn else ""
+            sys.stderr.write(
+                f"note: this survey is SYNTHETIC (demo data, not real families){extra}\n"
+            )
         return profile
     if not Path(path).is_file():
         raise InputError(f"--survey {path}: no such file. Give the path of a CSV or .xlsx survey.")

@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", help="GeoPackage layer or shapefile in a zip (default: the first)")
     p.add_argument("--crs", help="CRS of coordinates when the file gives none, e.g. EPSG:2234")
     p.add_argument("--json", action="store_true", help="print one JSON object (the report)")
+    p.add_argument(
+        "--store",
+        metavar="LOCATION",
+        help="workspace whose schools a survey is checked against (default var/assetmap.gpkg)",
+    )
     p.set_defaults(handler=_validate)
 
 
@@ -63,8 +68,14 @@ def _validate(args: argparse.Namespace) -> int:
     from assetmap.schema import load_file
 
     try:
+        extra = {}
+        if args.kind == "survey":  # survey rows name schools: the workspace's
+            from assetmap.workspace import Workspace
+
+            with Workspace.open(args.store) as ws:
+                extra["schools"] = ws.schools()
         _frame, report = load_file(
-            args.path, kind=args.kind, sheet=args.sheet, layer=args.layer, crs=args.crs
+            args.path, kind=args.kind, sheet=args.sheet, layer=args.layer, crs=args.crs, **extra
         )
     except InputError as exc:
         if not args.json:
