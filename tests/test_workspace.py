@@ -334,3 +334,28 @@ def test_offline_geocoding_uses_the_workspace_gazetteer(files_ws, tmp_path, caps
     assert list(got["geocode_quality"].fillna("")) == ["zip", "town", "none"]
     lat, lon = float(got.loc[0, "lat"]), float(got.loc[0, "lon"])
     assert 25.76 < lat < 25.79 and -80.22 < lon < -80.19  # ZCTA 33130 internal point
+
+
+def test_the_app_school_picker_tells_shared_names_apart():
+    """'Center School' is the name of 4 Connecticut schools: the picker shows town and id."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from assetmap.auth import Principal
+    from assetmap.settings import get_settings
+
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=90)
+        at.session_state["principal"] = Principal("test-admin", "admin")
+        at.run()
+        at.switch_page("views/school_partners.py").run()
+        assert not at.exception
+        options = at.selectbox(key="sp_school").options
+        centers = [o for o in options if o.startswith("Center School")]
+        assert len(centers) == 4 and "Center School — Ellington (0480111)" in centers
+        assert "Hartford Public High School — Hartford" in options  # a unique name stays short
+    finally:
+        st.cache_resource.clear()
+        get_settings.cache_clear()

@@ -176,9 +176,12 @@ def school_picker(*, key: str, label: str = "School", schools: pd.DataFrame | No
     names = dict(zip(ids, sch["name"].astype(str), strict=True))
     towns = dict(zip(ids, sch["town"].astype(str), strict=True)) if "town" in sch.columns else {}
 
-    def fmt(sid: str) -> str:
+    shared = {n for n, c in pd.Series(list(names.values())).value_counts().items() if c > 1}
+
+    def fmt(sid: str) -> str:  # a name several schools share also shows the school id
         town = towns.get(sid)
-        return f"{names[sid]} — {town}" if town and town != "nan" else names[sid]
+        label = f"{names[sid]} — {town}" if town and town != "nan" else names[sid]
+        return f"{label} ({sid})" if names[sid] in shared else label
 
     return st.selectbox(label, ids, format_func=fmt, key=key)
 
