@@ -748,12 +748,29 @@ class _LinearBounds:
         r, c, d = r[keep], c[keep], d[keep]
         mem, tot = d > 0, d < 0
         n_rows = eq.shape[0]
-        n_up = np.bincount(r[mem], weights=up[c[mem]], minlength=n_rows)
-        n_down = np.bincount(r[mem], weights=down[c[mem]], minlength=n_rows)
-        t_up = np.zeros(n_rows, dtype=bool)
-        t_down = np.zeros(n_rows, dtype=bool)
-        t_up[r[tot]] = up[c[tot]]
-        t_down[r[tot]] = down[c[tot]]
+
+        def counts(up: np.ndarray) -> tuple[np.ndarray, ...]:
+            n_up = np.bincount(r[mem], weights=up[c[mem]], minlength=n_rows)
+            n_down = np.bincount(r[mem], weights=down[c[mem]], minlength=n_rows)
+            t_up = np.zeros(n_rows, dtype=bool)
+            t_down = np.zeros(n_rows, dtype=bool)
+            t_up[r[tot]] = up[c[tot]]
+            t_down[r[tot]] = down[c[tot]]
+            return n_up, n_down, t_up, t_down
+
+        n_up, n_down, t_up, t_down = counts(up)
+        # A need x language cell held at its language cell can still rise when that hidden
+        # language cell rises with it: paid for by a hidden total, or by another hidden
+        # language cell of the same total that can fall.
+        row_of = np.full(len(v), -1, dtype=np.int64)
+        row_of[c[mem]] = r[mem]
+        rb = row_of[b]
+        lift = ok_cell[b] & (rb >= 0)
+        lift[lift] = t_up[rb[lift]] | (n_down[rb[lift]] - down[b[lift]] >= 1)
+        held = (v[a] + 1 > capceil[a]) & (self.ub[a] - v[a] >= 1) & ok_cell[a]
+        up = up.copy()
+        up[a[lift & held]] = True
+        n_up, n_down, t_up, t_down = counts(up)
         moved = np.zeros(len(v), dtype=bool)
         cm, rm = c[mem], r[mem]
         um, dm = up[cm], down[cm]
