@@ -743,3 +743,79 @@ def test_outside_text_is_never_markdown(monkeypatch):
     texts = [c.value for c in at.caption] + [s.value for s in at.success]
     named = [t for t in texts if "pixel" in t]
     assert named and all("![x](" not in t and "](http" not in t for t in named), texts
+
+
+def test_every_page_that_draws_a_map_shows_template_payloads_as_text(monkeypatch, tmp_path):
+    """Issue 10 (1): a partner named with Jinja syntax, saved in the registry, stays literal
+    text on Find help, School partners, District map and Network & exports."""
+    import html as htmllib
+    import re
+
+    import ui.widgets as w
+    from ui import registry
+
+    docs: list[str] = []
+    original = w.map_document
+    monkeypatch.setattr(w, "map_document", lambda m: docs.append(original(m)) or docs[-1])
+    target = tmp_path / "pwned"
+    school = _hartford_school()
+    registry.store().add_partner(
+        {
+            "partner_id": "ssti-1",
+            "name": "Food Hub {{ 7*191 }} {# open",
+            "organization": "{% for x in range(3) %}LOOP{% endfor %}",
+            "hours": "{{lipsum.__globals__.os.mkdir('" + str(target) + "')}}",
+            "category": "human_services",
+            "services": "food",
+            "languages": "en;es",
+            "address": "{{ config }}",
+            "city": "Hartford",
+            "state": "CT",
+            "postal_code": "06106",
+            "phone": "860-555-0199",
+            "published": True,
+            "lat": 41.7568,
+            "lon": -72.6869,
+        },
+        by="test",
+    )
+    registry.refresh()
+
+    def check(page: str) -> None:
+        assert docs, f"{page}: no map drawn"
+        doc = docs[-1]
+        dec = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), doc)
+        shown = htmllib.unescape(htmllib.unescape(dec))
+        assert "Food Hub {{ 7*191 }} {# open" in shown, page
+        assert "Hub 1337" not in shown and "LOOPLOOP" not in shown, page
+        docs.clear()
+
+    try:
+        at = _app().run()
+        at.text_input(key="find_place").set_value("06106").run()
+        at.session_state["find_need"] = "food"
+        at.run()
+        assert not at.exception
+        check("Find help")
+        sid, did = str(school["school_id"]), str(school["district_id"])
+        at = _staff(_app(), "coordinator", schools=frozenset({sid}))
+        at.run()
+        at.switch_page("views/school_partners.py").run()
+        assert not at.exception
+        check("School partners")
+        at.switch_page("views/network_exports.py").run()
+        at.button(key="net_build").click().run()
+        assert not at.exception
+        if docs:  # the network map shows the partner only when the network picked it
+            assert not any("Hub 1337" in d for d in docs)
+            docs.clear()
+        at = _staff(_app(), "leader", districts=frozenset({did}))
+        at.run()
+        at.switch_page("views/district_map.py").run()
+        at.selectbox(key="dm_district").set_value(did).run()
+        assert not at.exception
+        check("District map")
+        assert not target.exists()
+    finally:
+        registry.store().retire_partner("ssti-1", by="test")
+        registry.refresh()
