@@ -1075,87 +1075,24 @@ def normalize_boundaries(
     if "name" not in frame.columns and "boundary_id" not in frame.columns:
         _missing_columns_error(rep, df, "boundaries", ["name", "boundary_id"])
         return empty, rep
-    geoms = list(df.geometry)
-    if df.crs is None:
-        if crs:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                geoms = list(gpd.GeoSeries(geoms, crs=crs).to_crs(CRS))
-            rep.warn(f"shapes were reprojected from {crs} to EPSG:4326", value=crs)
-        else:
-            b = gpd.GeoSeries(geoms).total_bounds if any(g is not None for g in geoms) else None
-            if b is not None and np.all(np.isfinite(b)) and (np.abs(b) > 360).any():
-                rep.add(
-                    "coordinates are not latitude/longitude and the file gives no coordinate system",
-                    hint=_PROJECTED_HINT,
-                    column="geometry",
-                    value=", ".join(f"{v:.0f}" for v in b),
-                )
-                return empty, rep
+    geoms = _boundary_geoms(df, crs, rep)
+    if geoms is None:
+        return empty, rep
     recs, out_geoms = [], []
     for i in range(len(frame)):
-        r = rows[i]
-        g = geoms[i]
-        if g is None or (isinstance(g, float)) or g.is_empty:
-            rep.add(
-                "no shape (null or empty geometry); the row was not loaded",
-                row=r,
-                column="geometry",
-                hint="draw the boundary or remove the row",
-            )
-            continue
-        b = g.bounds
-        if not all(math.isfinite(v) for v in b) or not (
-            -180 <= b[0] <= b[2] <= 180 and -90 <= b[1] <= b[3] <= 90
-        ):
-            rep.add(
-                "the shape has coordinates that are not finite or out of range; the row was not loaded",
-                row=r,
-                column="geometry",
-                value=str(tuple(round(v, 3) if math.isfinite(v) else v for v in b)),
-                hint="fix the coordinates in a GIS",
-            )
-            continue
-        try:
-            valid = g.is_valid
-            if not valid:
-                reason = explain_validity(g)
-                g = make_valid(g)
-        except shapely.errors.GEOSException as exc:
-            rep.add(
-                f"the shape cannot be repaired ({exc}); the row was not loaded",
-                row=r,
-                column="geometry",
-                hint="fix the boundary in a GIS",
-            )
-            continue
-        if not valid:
-            rep.warn(
-                f"the shape was invalid ({reason}) and was repaired",
-                row=r,
-                column="geometry",
-                value=reason,
-                hint="check the boundary in a GIS",
-            )
-        poly = _polygonal(g)
+        poly = _boundary_shape(geoms[i], rows[i], rep)
         if poly is None:
-            rep.add(
-                f"boundaries must be polygons; this row is a {g.geom_type}; not loaded",
-                row=r,
-                column="geometry",
-                value=g.geom_type,
-                hint="keep only (Multi)Polygon shapes in a boundary layer",
-            )
             continue
-        name = _text(frame["name"].iloc[i]) if "name" in frame.columns else ""
-        bid = _text(frame["boundary_id"].iloc[i]) if "boundary_id" in frame.columns else ""
-        kind = _text(frame["kind"].iloc[i]) if "kind" in frame.columns else ""
+        name, bid, kind = (
+            _text(frame[c].iloc[i]) if c in frame.columns else ""
+            for c in ("name", "boundary_id", "kind")
+        )
         recs.append(
             {
-                "boundary_id": bid or stable_id(rep.file, name, r, prefix="b"),
+                "boundary_id": bid or stable_id(rep.file, name, rows[i], prefix="b"),
                 "name": name or bid,
                 "kind": kind or boundary_kind,
-                "_row": r,
+                "_row": rows[i],
             }
         )
         out_geoms.append(poly)
@@ -1172,6 +1109,85 @@ def normalize_boundaries(
     gdf = gpd.GeoDataFrame(recs, geometry=gpd.GeoSeries(out_geoms, crs=CRS), crs=CRS)
     rep.rows_loaded = len(gdf)
     return gdf[BOUNDARY_COLUMNS], rep
+
+
+def _boundary_geoms(df: gpd.GeoDataFrame, crs: str | None, rep: ValidationReport) -> list | None:
+    """The shapes in EPSG:4326 (reprojected from ``crs`` when the file gives none); None
+    (and a file error) for projected numbers without a CRS."""
+    geoms = list(df.geometry)
+    if df.crs is not None:
+        return geoms
+    if crs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            geoms = list(gpd.GeoSeries(geoms, crs=crs).to_crs(CRS))
+        rep.warn(f"shapes were reprojected from {crs} to EPSG:4326", value=crs)
+        return geoms
+    b = gpd.GeoSeries(geoms).total_bounds if any(g is not None for g in geoms) else None
+    if b is not None and np.all(np.isfinite(b)) and (np.abs(b) > 360).any():
+        rep.add(
+            "coordinates are not latitude/longitude and the file gives no coordinate system",
+            hint=_PROJECTED_HINT,
+            column="geometry",
+            value=", ".join(f"{v:.0f}" for v in b),
+        )
+        return None
+    return geoms
+
+
+def _boundary_shape(g: Any, r: int, rep: ValidationReport) -> Polygon | MultiPolygon | None:
+    """A usable (Multi)Polygon (repaired with a warning when invalid), or None and an error."""
+    if g is None or (isinstance(g, float)) or g.is_empty:
+        rep.add(
+            "no shape (null or empty geometry); the row was not loaded",
+            row=r,
+            column="geometry",
+            hint="draw the boundary or remove the row",
+        )
+        return None
+    b = g.bounds
+    if not all(math.isfinite(v) for v in b) or not (
+        -180 <= b[0] <= b[2] <= 180 and -90 <= b[1] <= b[3] <= 90
+    ):
+        rep.add(
+            "the shape has coordinates that are not finite or out of range; the row was not loaded",
+            row=r,
+            column="geometry",
+            value=str(tuple(round(v, 3) if math.isfinite(v) else v for v in b)),
+            hint="fix the coordinates in a GIS",
+        )
+        return None
+    try:
+        valid = g.is_valid
+        if not valid:
+            reason = explain_validity(g)
+            g = make_valid(g)
+    except shapely.errors.GEOSException as exc:
+        rep.add(
+            f"the shape cannot be repaired ({exc}); the row was not loaded",
+            row=r,
+            column="geometry",
+            hint="fix the boundary in a GIS",
+        )
+        return None
+    if not valid:
+        rep.warn(
+            f"the shape was invalid ({reason}) and was repaired",
+            row=r,
+            column="geometry",
+            value=reason,
+            hint="check the boundary in a GIS",
+        )
+    poly = _polygonal(g)
+    if poly is None:
+        rep.add(
+            f"boundaries must be polygons; this row is a {g.geom_type}; not loaded",
+            row=r,
+            column="geometry",
+            value=g.geom_type,
+            hint="keep only (Multi)Polygon shapes in a boundary layer",
+        )
+    return poly
 
 
 # ------------------------------------------------------------------ files
