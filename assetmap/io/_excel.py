@@ -149,6 +149,67 @@ def _header_row(grid: list[list[str]]) -> int:
     return 0
 
 
+def _column_names(header_cells: list[str]) -> list[str]:
+    """Header names up to the last filled one; blanks and repeats get unique names."""
+    last_col = max((i for i, v in enumerate(header_cells) if v), default=-1) + 1
+    columns: list[str] = []
+    for i in range(last_col):
+        base = header_cells[i] or f"column_{i + 1}"
+        name, n = base, 2
+        while name in columns:
+            name = f"{base}_{n}"
+            n += 1
+        columns.append(name)
+    return columns
+
+
+def _body_rows(
+    grid: list[list[str]],
+    h: int,
+    first_row: int,
+    columns: list[str],
+    fws: Any,
+    report: ValidationReport,
+) -> tuple[list[list[str]], list[int]]:
+    """Data rows under the header (blank rows and total/footer rows dropped) and their Excel
+    row numbers; a formula saved without its value is an error naming the cell."""
+    last_col = len(columns)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for offset, vals in enumerate(grid[h + 1 :], start=h + 1):
+        excel_row = first_row + offset
+        cells = (vals + [""] * last_col)[:last_col]
+        if not any(cells):
+            continue
+        first = next((v for v in cells if v), "")
+        if _FOOTER.match(first):
+            report.warn(
+                "a total/footer row was dropped (it is not a partner)",
+                hint="remove summary rows from data sheets",
+                row=excel_row,
+                value=" | ".join(v for v in cells if v)[:200],
+            )
+            continue
+        for j in range(last_col):
+            if cells[j]:
+                continue
+            cell = fws.cell(row=excel_row, column=j + 1)
+            if cell.data_type == "f" or (
+                isinstance(cell.value, str) and cell.value.startswith("=")
+            ):
+                report.add(
+                    "formula without a saved value: the cell would be empty",
+                    hint="open the file in Excel or LibreOffice, let it calculate, and save it "
+                    "again (or paste the values)",
+                    row=excel_row,
+                    column=columns[j],
+                    value=str(cell.value)[:100],
+                )
+        rows.append(cells)
+        numbers.append(excel_row)
+    return rows, numbers
+
+
 def read_excel_bytes(
     loaded: Loaded,
     *,
@@ -189,49 +250,8 @@ def read_excel_bytes(
             value=" | ".join(skipped)[:200],
         )
     report.notes["header_row"] = excel_header_row
-    last_col = max((i for i, v in enumerate(header_cells) if v), default=-1) + 1
-    columns: list[str] = []
-    for i in range(last_col):
-        base = header_cells[i] or f"column_{i + 1}"
-        name, n = base, 2
-        while name in columns:
-            name = f"{base}_{n}"
-            n += 1
-        columns.append(name)
-
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for offset, vals in enumerate(grid[h + 1 :], start=h + 1):
-        excel_row = first_row + offset
-        cells = (vals + [""] * last_col)[:last_col]
-        if not any(cells):
-            continue
-        first = next((v for v in cells if v), "")
-        if _FOOTER.match(first):
-            report.warn(
-                "a total/footer row was dropped (it is not a partner)",
-                hint="remove summary rows from data sheets",
-                row=excel_row,
-                value=" | ".join(v for v in cells if v)[:200],
-            )
-            continue
-        for j in range(last_col):
-            if cells[j]:
-                continue
-            cell = fws.cell(row=excel_row, column=j + 1)
-            if cell.data_type == "f" or (
-                isinstance(cell.value, str) and cell.value.startswith("=")
-            ):
-                report.add(
-                    "formula without a saved value: the cell would be empty",
-                    hint="open the file in Excel or LibreOffice, let it calculate, and save it "
-                    "again (or paste the values)",
-                    row=excel_row,
-                    column=columns[j],
-                    value=str(cell.value)[:100],
-                )
-        rows.append(cells)
-        numbers.append(excel_row)
+    columns = _column_names(header_cells)
+    rows, numbers = _body_rows(grid, h, first_row, columns, fws, report)
     report.rows_read = len(rows)
     frame = pd.DataFrame(rows, columns=columns, index=pd.Index(numbers, name="row"), dtype=object)
     return frame.astype(object)

@@ -459,62 +459,15 @@ def _group(recs: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any
 def _rows_from_tables(
     tables: dict[str, pd.DataFrame], *, source: str, report: ValidationReport
 ) -> list[dict[str, Any]]:
+    """One row per service at a location (services without one: a row without location)."""
     oe = _oe_map()
     orgs = {r["id"]: r for r in _records(tables, "organizations") if r.get("id")}
     services = {r["id"]: r for r in _records(tables, "services") if r.get("id")}
     locations = {r["id"]: r for r in _records(tables, "locations") if r.get("id")}
-    terms = {r["id"]: r for r in _records(tables, "taxonomy_terms") if r.get("id")}
-    langs = _records(tables, "languages")
     phones = _records(tables, "phones")
-    addresses = _group(_records(tables, "addresses"), "location_id")
     schedules = _records(tables, "schedules")
-    costs = _group(_records(tables, "cost_options"), "service_id")
-    access = _group(_records(tables, "accessibility"), "location_id")
-    attrs = _group(_records(tables, "attributes"), "link_id")
-
-    for sid, svc in services.items():
-        svc["languages"] = [lg for lg in langs if lg.get("service_id") == sid]
-        svc["phones"] = [
-            p for p in phones if p.get("service_id") == sid and not p.get("service_at_location_id")
-        ]
-        svc["cost_options"] = costs.get(sid, [])
-        svc["attributes"] = []
-        for a in attrs.get(sid, []):
-            term = terms.get(a.get("taxonomy_term_id", ""))
-            if term is None:
-                report.warn(
-                    "attribute points at a taxonomy term that is not in taxonomy_terms.csv",
-                    column="taxonomy_term_id",
-                    value=a.get("taxonomy_term_id"),
-                    hint="add the term or remove the attribute",
-                )
-                continue
-            svc["attributes"].append(
-                {"taxonomy_term": term, "link_type": a.get("link_type"), "value": a.get("value")}
-            )
-        svc["schedules"] = [
-            s
-            for s in schedules
-            if s.get("service_id") == sid and not s.get("service_at_location_id")
-        ]
-    for lid, loc in locations.items():
-        loc["addresses"] = addresses.get(lid, [])
-        loc["accessibility"] = access.get(lid, [])
-        loc["languages"] = [
-            lg for lg in langs if lg.get("location_id") == lid and not lg.get("service_id")
-        ]
-        loc["phones"] = [
-            p for p in phones if p.get("location_id") == lid and not p.get("service_id")
-        ]
-    for oid, org in orgs.items():
-        org["phones"] = [
-            p
-            for p in phones
-            if p.get("organization_id") == oid
-            and not p.get("service_id")
-            and not p.get("location_id")
-        ]
-
+    _nest_services(services, tables, phones, schedules, report)
+    _nest_locations(locations, orgs, tables, phones)
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
     for n, sal in enumerate(_records(tables, "service_at_location"), start=2):
@@ -546,12 +499,77 @@ def _rows_from_tables(
         rows.append(_row(sal, svc, loc, org, source=source, oe=oe))
     for sid, svc in services.items():
         if sid not in used:
-            rows.append(
-                _row(
-                    {}, svc, {}, orgs.get(svc.get("organization_id", ""), {}), source=source, oe=oe
-                )
-            )
+            org = orgs.get(svc.get("organization_id", ""), {})
+            rows.append(_row({}, svc, {}, org, source=source, oe=oe))
     return rows
+
+
+def _nest_services(
+    services: dict[str, dict[str, Any]],
+    tables: dict[str, pd.DataFrame],
+    phones: list[dict[str, Any]],
+    schedules: list[dict[str, Any]],
+    report: ValidationReport,
+) -> None:
+    """Attach each service's languages, phones, costs, schedules and taxonomy attributes."""
+    terms = {r["id"]: r for r in _records(tables, "taxonomy_terms") if r.get("id")}
+    langs = _records(tables, "languages")
+    costs = _group(_records(tables, "cost_options"), "service_id")
+    attrs = _group(_records(tables, "attributes"), "link_id")
+    for sid, svc in services.items():
+        svc["languages"] = [lg for lg in langs if lg.get("service_id") == sid]
+        svc["phones"] = [
+            p for p in phones if p.get("service_id") == sid and not p.get("service_at_location_id")
+        ]
+        svc["cost_options"] = costs.get(sid, [])
+        svc["attributes"] = []
+        for a in attrs.get(sid, []):
+            term = terms.get(a.get("taxonomy_term_id", ""))
+            if term is None:
+                report.warn(
+                    "attribute points at a taxonomy term that is not in taxonomy_terms.csv",
+                    column="taxonomy_term_id",
+                    value=a.get("taxonomy_term_id"),
+                    hint="add the term or remove the attribute",
+                )
+                continue
+            svc["attributes"].append(
+                {"taxonomy_term": term, "link_type": a.get("link_type"), "value": a.get("value")}
+            )
+        svc["schedules"] = [
+            s
+            for s in schedules
+            if s.get("service_id") == sid and not s.get("service_at_location_id")
+        ]
+
+
+def _nest_locations(
+    locations: dict[str, dict[str, Any]],
+    orgs: dict[str, dict[str, Any]],
+    tables: dict[str, pd.DataFrame],
+    phones: list[dict[str, Any]],
+) -> None:
+    """Attach each location's addresses, accessibility, languages and phones; orgs' phones."""
+    langs = _records(tables, "languages")
+    addresses = _group(_records(tables, "addresses"), "location_id")
+    access = _group(_records(tables, "accessibility"), "location_id")
+    for lid, loc in locations.items():
+        loc["addresses"] = addresses.get(lid, [])
+        loc["accessibility"] = access.get(lid, [])
+        loc["languages"] = [
+            lg for lg in langs if lg.get("location_id") == lid and not lg.get("service_id")
+        ]
+        loc["phones"] = [
+            p for p in phones if p.get("location_id") == lid and not p.get("service_id")
+        ]
+    for oid, org in orgs.items():
+        org["phones"] = [
+            p
+            for p in phones
+            if p.get("organization_id") == oid
+            and not p.get("service_id")
+            and not p.get("location_id")
+        ]
 
 
 def _tables_from(
