@@ -2,8 +2,12 @@
 
 * :func:`gaps` — per school, each need with no partner within reach (``gap_kind='need'``)
   and each need x home language where partners serving the need are within reach but none
-  serves that language (``gap_kind='language'``, a "language desert"), with the nearest
-  partner beyond reach and its distance. Family figures appear only as suppressed displays.
+  is known to serve that language (``gap_kind='language'``), with the nearest partner beyond
+  reach and its distance. Each row has a ``reason`` (:data:`GAP_REASONS`) that tells missing
+  services from missing data: ``no_partner_within_reach``; ``language_not_offered`` (every
+  partner in reach has recorded languages and none is this one); ``language_unknown`` (a
+  partner in reach has no languages recorded: a phone call may close the gap). Family
+  figures appear only as suppressed displays.
 * :func:`gaps_by_district` — the same rolled up per district (numbers of schools).
 * :func:`e2sfca` — the enhanced two-step floating catchment area method (Luo & Qi 2009) on
   arrays: ``R_j = S_j / sum_i W_ij D_i``; ``A_i = sum_j W_ij R_j`` — two ``np.bincount``
@@ -34,6 +38,7 @@ from assetmap.settings import Settings
 
 __all__ = [
     "GAP_COLUMNS",
+    "GAP_REASONS",
     "gaps",
     "gaps_by_district",
     "e2sfca",
@@ -49,12 +54,16 @@ GAP_COLUMNS = [
     "need",
     "language",
     "gap_kind",
+    "reason",
     "families_display",
     "reach_km",
     "nearest_partner_id",
     "nearest_partner_name",
     "nearest_distance_km",
 ]
+
+#: Why a gap is a gap (the ``reason`` column of :func:`gaps`).
+GAP_REASONS = ("no_partner_within_reach", "language_not_offered", "language_unknown")
 
 #: E2SFCA distance bands as shares of the need's reach, with the Luo & Qi (2009) weights.
 DEFAULT_BAND_SHARES: tuple[tuple[float, float], ...] = ((1 / 3, 1.0), (2 / 3, 0.68), (1.0, 0.22))
@@ -90,7 +99,9 @@ def gaps(
     s_name = sch["school_name"].to_numpy(dtype=object)
     s_dist = sch["district_id"].to_numpy(dtype=object)
 
-    def add(s: int, need: str, lang: str | None, kind: str, reach: float, d: float, j: int):
+    def add(
+        s: int, need: str, lang: str | None, kind: str, reason: str, reach: float, d: float, j: int
+    ):
         sid = s_id[s]
         disp = small_d.get(sid) or (
             need_d.get((sid, need), "") if lang is None else nl_d.get((sid, need, lang), "")
@@ -103,6 +114,7 @@ def gaps(
                 "need": need,
                 "language": lang,
                 "gap_kind": kind,
+                "reason": reason,
                 "families_display": disp,
                 "reach_km": reach,
                 "nearest_partner_id": pid[j] if j >= 0 else None,
@@ -119,7 +131,7 @@ def gaps(
         if len(lacking):
             d, j = nearest_beyond(ctx, need, lacking)
             for s, dd, jj in zip(lacking, d, j, strict=True):
-                add(int(s), need, None, "need", reach, dd, int(jj))
+                add(int(s), need, None, "need", GAP_REASONS[0], reach, dd, int(jj))
         _, mat = ctx.demand(need)
         has = with_need[summ.served[with_need]]
         for li, lang in enumerate(ctx.languages):
@@ -132,8 +144,10 @@ def gaps(
             if len(desert) == 0:
                 continue
             d, j = nearest_beyond(ctx, need, desert, languages=[lang])
+            unknown = summ.lang_unknown
             for s, dd, jj in zip(desert, d, j, strict=True):
-                add(int(s), need, lang, "language", reach, dd, int(jj))
+                why = GAP_REASONS[2] if unknown is not None and unknown[s] else GAP_REASONS[1]
+                add(int(s), need, lang, "language", why, reach, dd, int(jj))
     if not rows:
         return pd.DataFrame(columns=GAP_COLUMNS)
     out = pd.DataFrame(rows, columns=GAP_COLUMNS)
@@ -170,6 +184,7 @@ def gaps_by_district(gap_frame: pd.DataFrame) -> pd.DataFrame:
                 "need",
                 "language",
                 "gap_kind",
+                "reason",
                 "schools",
                 "school_names",
                 "nearest_distance_km_max",
@@ -177,7 +192,9 @@ def gaps_by_district(gap_frame: pd.DataFrame) -> pd.DataFrame:
         )
     g = gap_frame.assign(language=gap_frame["language"].fillna(""))
     out = (
-        g.groupby(["district_id", "need", "language", "gap_kind"], sort=True, dropna=False)
+        g.groupby(
+            ["district_id", "need", "language", "gap_kind", "reason"], sort=True, dropna=False
+        )
         .agg(
             schools=("school_id", "nunique"),
             school_names=("school_name", lambda s: "; ".join(sorted(set(map(str, s))))),

@@ -8,7 +8,10 @@ attendance zone when zones are given). Its score is a weighted mean of parts in 
   exp(-travel minutes / decay minutes) after :func:`assetmap.roads.use_travel_time`
 * ``language_coverage`` = share of the need's families whose home language the partner
   serves (English-speaking families and families with no stated language count as covered
-  by every partner)
+  by every partner). A partner whose languages are **unknown** (none recorded) is not
+  English-only: its language part counts the uncertain share at half,
+  ``coverage + 0.5 * (1 - coverage)`` (``UNKNOWN_LANGUAGE_CREDIT``), and gaps it leaves are
+  ``language_unknown``, not ``language_not_offered``
 * ``capacity_part``   = capacity / (capacity + families with the need); 0.5 when unknown
 * ``verified_part``   = 0.5 ** (age of last_verified / settings.stale_after_days); 0 if never
 * ``mou_part``        = active 1, prospective 0.5, expired 0.25, none 0
@@ -53,6 +56,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Credit for the families a partner with unknown languages may or may not serve.
+UNKNOWN_LANGUAGE_CREDIT = 0.5
 MOU_PARTS = {"active": 1.0, "prospective": 0.5, "expired": 0.25, "none": 0.0}
 PART_COLUMNS = ("distance_decay", "language_coverage", "capacity_part", "verified_part", "mou_part")
 
@@ -73,6 +78,7 @@ MATCH_COLUMNS = [
     "in_zone",
     "reach_km",
     "languages",
+    "languages_known",
     "languages_needed",
     "language_coverage",
     "language_coverage_estimated",
@@ -116,6 +122,7 @@ class AnalysisContext:
     weights: pd.DataFrame  # school_id, need, language, families, small (safe weights)
     languages: list[str]
     partner_lang: np.ndarray  # (n_partners, n_languages) bool; en and und always True
+    lang_known: np.ndarray  # (n_partners,) bool: False = no languages recorded (unknown)
     capacity: np.ndarray
     verified_part: np.ndarray
     stale: np.ndarray
@@ -277,6 +284,8 @@ def prepare(
     for code, col in enumerate(lang_index.get_indexer(pd.Index(table.uniques, dtype=object))):
         if col >= 0:
             plang[table.positions[table.offsets[code] : table.offsets[code + 1]], col] = True
+    # an empty list means unknown, not "English only"
+    lang_known = np.fromiter((len(v) > 0 for v in p["languages"]), dtype=bool, count=len(p))
     plang[:, 0] = True  # English-speaking families: covered by every partner
     plang[:, 1] = True  # no stated language: no evidence of a language barrier
     verified, stale = _verified(p, s.stale_after_days)
@@ -289,6 +298,7 @@ def prepare(
         weights=weights,
         languages=langs,
         partner_lang=plang,
+        lang_known=lang_known,
         capacity=pd.to_numeric(p["capacity"], errors="coerce").to_numpy(dtype=float),
         verified_part=verified,
         stale=stale,
@@ -429,6 +439,13 @@ def _coverage_table(ctx: AnalysisContext, need: str) -> np.ndarray:
     return ctx.cache[key]
 
 
+def _language_part(ctx: AnalysisContext, pp: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """The language part of the score: the coverage, or for a partner whose languages are
+    unknown, the sure share plus half the uncertain rest."""
+    unknown = ~ctx.lang_known[pp]
+    return np.where(unknown, cov + UNKNOWN_LANGUAGE_CREDIT * (1.0 - cov), cov)
+
+
 def _static_part(ctx: AnalysisContext) -> np.ndarray:
     """Per partner: the weighted verified + MOU terms of the score (no school involved)."""
     if "static_part" not in ctx.cache:
@@ -463,7 +480,7 @@ def _scores(
     families, _ = ctx.demand(need)
     cov = _coverage_table(ctx, need)[sp, set_of[pp]]
     total = w[0] * _decay(ctx, sp, pp, dist)
-    total += w[1] * cov
+    total += w[1] * _language_part(ctx, pp, cov)
     total += w[2] * _capacity_part(ctx, pp, families[sp])
     total += _static_part(ctx)[pp]
     return total / w.sum()
@@ -486,6 +503,7 @@ def _scored(
     fam = families[sp]
     cov = _coverage_table(ctx, need)[sp, set_of[pp]] if len(sp) else np.zeros(0)
     est = _estimated_mask(ctx, need)[sp] & (cov < 1.0) & (cov > 0.0)
+    cov = _language_part(ctx, pp, cov)  # unknown languages: the credited share (see above)
     decay = _decay(ctx, sp, pp, dist)
     cap_part = _capacity_part(ctx, pp, fam)
     ver = ctx.verified_part[pp]
@@ -627,6 +645,8 @@ class NeedSummary:
     top: Pairs  # the SUMMARY_TOP best pairs within reach per school
     served: np.ndarray  # (n_schools,) bool: some partner serving the need within reach
     lang_covered: np.ndarray  # (n_schools, n_languages) bool: ... serving that language
+    #: (n_schools,) bool: some partner serving the need within reach has unknown languages
+    lang_unknown: np.ndarray | None = None
 
 
 def concat_pairs(a: Pairs, b: Pairs) -> Pairs:
@@ -648,6 +668,8 @@ def need_summary(ctx: AnalysisContext, need: str) -> NeedSummary:
         reached = np.zeros((len(ctx.schools), len(sets)), dtype=bool)
         reached[sp, set_of[pp]] = True  # which language sets are in reach
         covered = (reached.astype(float) @ sets) > 0
+        unknown = np.zeros(len(ctx.schools), dtype=bool)
+        unknown[sp[~ctx.lang_known[pp]]] = True
         # one scoring pass: rank on the score alone; the explained parts are computed for
         # the kept pairs only (already in top_k order)
         score = _scores(ctx, need, sp, pp, dist)
@@ -655,7 +677,7 @@ def need_summary(ctx: AnalysisContext, need: str) -> NeedSummary:
         top = _scored(
             ctx, need, sp[keep], pp[keep], dist[keep], within[keep], in_zone[keep], score[keep]
         )
-        ctx.cache[key] = NeedSummary(top, served, covered)
+        ctx.cache[key] = NeedSummary(top, served, covered, unknown)
     return ctx.cache[key]
 
 
@@ -720,11 +742,20 @@ def _explain(row: dict, settings: Settings) -> str:
     cap_txt = "unknown capacity" if cap is None or pd.isna(cap) else f"capacity {cap:g}"
     lv = row["last_verified"]
     lv = lv if isinstance(lv, str) and lv else "never verified"  # None or a frame's NaN
+    if "languages_known" in row and not bool(row["languages_known"]):
+        sure = max(0.0, (cov - UNKNOWN_LANGUAGE_CREDIT) / (1.0 - UNKNOWN_LANGUAGE_CREDIT))
+        lang_txt = (
+            f"languages not recorded (unknown, not English-only): {sure:.0%} of the need's "
+            f"families are covered for sure, the rest counted at half"
+        )
+    else:
+        lang_txt = (
+            f"languages {_fmt_langs(row['languages'])} cover {cov_txt} of the need's families"
+        )
     terms = " + ".join(f"{wk:g}x{row[c]:.2f}" for wk, c in zip(w, PART_COLUMNS, strict=True))
     return (
         f"{row['partner_name']} serves {row['need_label']}; {row['distance_km']:.1f} km away "
-        f"({reach_txt}) -> distance {row['distance_decay']:.2f}; languages "
-        f"{_fmt_langs(row['languages'])} cover {cov_txt} of the need's families -> language "
+        f"({reach_txt}) -> distance {row['distance_decay']:.2f}; {lang_txt} -> language "
         f"{cov:.2f}; {cap_txt} -> capacity {row['capacity_part']:.2f}; verified: {lv} -> "
         f"{row['verified_part']:.2f}; MOU {row['mou_status']} -> {row['mou_part']:.2f}. "
         f"Score = ({terms}) / {w.sum():g} = {row['score']:.3f}"
@@ -984,6 +1015,7 @@ def pairs_frame(
         "reach_km": np.concatenate(cols["reach"])[order],
         # list cells are shared between rows (read-only by convention, as in a frame copy)
         "languages": pc["languages"][partner],
+        "languages_known": ctx.lang_known[partner],
         "languages_needed": np.array(needed + [None], dtype=object)[:-1][order],
         "language_coverage": a["language_coverage"],
         "language_coverage_estimated": a["language_estimated"],

@@ -70,6 +70,10 @@ class Settings:
     )
     store_url: str = ""
     stale_after_days: int = 365
+    #: a source layer (its ``as_of`` date) older than this is shown as stale
+    source_stale_after_days: int = 1826
+    #: unit of distances shown to people: "mi" (default) or "km"; km stays the internal unit
+    distance_unit: str = "mi"
     max_upload_mb: int = 25
     download_expiry_s: float = 10.0
     map_tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -120,6 +124,8 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("geocoding", "cache_path"): "geocode_cache_path",
     ("store", "url"): "store_url",
     ("store", "stale_after_days"): "stale_after_days",
+    ("store", "source_stale_after_days"): "source_stale_after_days",
+    ("", "distance_unit"): "distance_unit",
     ("app", "max_upload_mb"): "max_upload_mb",
     ("app", "download_expiry_s"): "download_expiry_s",
     ("maps", "tiles"): "map_tiles",
@@ -180,6 +186,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             f"min_cell={settings.min_cell}, min_denominator={settings.min_denominator}: the small-cell "
             f"threshold may be raised but never set below the Connecticut rule "
             f"(min_cell {STATE_MIN_CELL}, min_denominator {STATE_MIN_DENOMINATOR})."
+        )
+    if settings.distance_unit not in ("mi", "km"):
+        raise ConfigError(
+            f"distance_unit={settings.distance_unit!r}: use 'mi' (miles) or 'km' (kilometres)"
         )
     return settings
 

@@ -31,10 +31,11 @@ from shapely.geometry import Point
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assetmap.crosswalks import load_ntee_crosswalk  # noqa: E402
+from assetmap.dedupe import dedupe  # noqa: E402
 from assetmap.languages import load_languages  # noqa: E402
 from assetmap.model import (  # noqa: E402
     CRS,
-    EXAMPLE_SOURCE_PREFIX,
     PARTNER_COLUMNS,
     SCHOOL_COLUMNS,
     conform_partners,
@@ -51,6 +52,19 @@ REFERENCE_DATE = dt.date(2026, 11, 15)
 SIMPLIFY_DEG = 0.0005  # coverage simplification tolerance for town polygons (~50 m)
 METRIC_CRS = "EPSG:32618"  # UTM 18N: Connecticut lies within ~1 degree of its east edge
 GEOJSON_OPTIONS = {"COORDINATE_PRECISION": "6", "RFC7946": "YES", "WRITE_NAME": "NO"}
+#: As-of date of each shipped source layer (the newest date the copy vouches for).
+LAYER_AS_OF = {
+    "hospitals": "2023-05-06",  # HIFLD release undated; date of the copy's commit
+    "colleges": "2019-10-01",  # IPEDS validation dates run to 2019
+    "libraries": "2022-06-30",  # end of fiscal year 2022
+    "child_care": "2016-07-24",  # date of the TrendCT copy of the OEC licensing list
+    "irs_bmf": "2026-04-13",  # IRS EO BMF extract date
+}
+#: HIFLD publishes the Institute of Living (Hartford Hospital's psychiatric campus at
+#: 200 Retreat Ave) as a third "HARTFORD HOSPITAL"; it is a separate site, named as such.
+HOSPITAL_CAMPUS_NAMES = {"196784202": "Hartford Hospital Institute of Living"}
+IRS_FILE = "ct/partners/ct_irs_exempt_organizations_bmf_2026_04.csv"
+ZCTA_FILE = "ct/reference/ct_zcta_2010_centroids.csv"
 SURVEY_INSTRUMENT = "SYNTHETIC - assetmap demo survey (not real families)"
 
 
@@ -357,6 +371,9 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     for r in hosp.itertuples(index=False):
         kind = _s(r.type) or ""
         category = "behavioral_health" if kind == "PSYCHIATRIC" else "anchor_hospital"
+        name = smart_title(r.name)
+        if str(r.hifld_id) in HOSPITAL_CAMPUS_NAMES:  # a campus published under its parent's name
+            name = HOSPITAL_CAMPUS_NAMES[str(r.hifld_id)]
         beds = None if pd.isna(r.beds) else int(r.beds)
         desc = f"{kind.title()} hospital" + (f", {beds} beds" if beds else "")
         if _s(r.trauma):
@@ -364,7 +381,7 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
         add(
             {
                 "partner_id": f"hifld-hosp-{r.hifld_id}",
-                "name": smart_title(r.name),
+                "name": name,
                 "organization": smart_title(r.name),
                 "category": category,
                 "address": smart_title(r.address, address=True),
@@ -481,7 +498,139 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
             explicit=explicit,
         )
     counts["child_care"] = len(cc)
-    return _partner_frame(rows, geoms), counts
+    frame = _partner_frame(rows, geoms)
+    layer = frame["partner_id"].str.extract(r"^(hifld-hosp|ipeds|pls|oec)-")[0]
+    names = {"hifld-hosp": "hospitals", "ipeds": "colleges", "pls": "libraries", "oec": "child_care"}
+    frame["source_id"] = [
+        pid[len(pre) + 1 :] for pid, pre in zip(frame["partner_id"], layer, strict=True)
+    ]
+    frame["as_of"] = [LAYER_AS_OF[names[pre]] for pre in layer]
+    return frame, counts
+
+
+def merge_duplicates(partners: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[list[str]]]:
+    """Merge the same site published twice across (or within) the exact-placed layers.
+
+    ``assetmap.dedupe`` with its default thresholds over hospitals, colleges, libraries and
+    child-care rows that repeat a licence number; the first member (input order) keeps its id
+    and fields, list fields are united and ``merged_ids`` names every member. Distinct child-care
+    licences at one address (separate classrooms/programs with their own capacity) stay apart.
+    """
+    pid = partners["partner_id"]
+    lic = pid.str.replace(r"-\d+$", "", regex=True)
+    oec = pid.str.startswith("oec-")
+    pick = ~oec | (oec & lic.duplicated(keep=False))
+    subset = partners[pick].copy()
+    subset["_order"] = np.flatnonzero(pick.to_numpy())
+    res = dedupe(subset)
+    out = res.partners
+    rest = partners[~pick].copy()
+    rest["_order"] = np.flatnonzero((~pick).to_numpy())
+    rest["provenance"] = None
+    out = pd.concat([out, rest], ignore_index=True).sort_values("_order", kind="mergesort")
+    out = out.drop(columns=["_order"]).reset_index(drop=True)
+    merged: list[list[str]] = []
+    ids: list[str | None] = []
+    for prov in out["provenance"]:
+        members = list(prov.get("_merged", [])) if isinstance(prov, dict) else []
+        if members:
+            merged.append(members)
+        ids.append(";".join(members) if members else None)
+    out = out.drop(columns=["provenance"])
+    out["merged_ids"] = ids
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=CRS), merged
+
+
+def zcta_points(shared: Path) -> dict[str, tuple[float, float]]:
+    """ZIP (ZCTA5) -> (lat, lon) internal point, 2010 Census Gazetteer."""
+    z = pd.read_csv(shared / ZCTA_FILE, dtype={"ZCTA5": str})
+    return {str(r.ZCTA5).zfill(5): (float(r.lat), float(r.lon)) for r in z.itertuples()}
+
+
+def irs_partners(
+    shared: Path, tax, centres: dict[str, tuple[float, float]]
+) -> tuple[gpd.GeoDataFrame, dict[str, object]]:
+    """Community nonprofits from the IRS Business Master File, through the NTEE crosswalk.
+
+    Placed at the ZIP area's internal point (``geocode_quality = "zip"``), or at the town's
+    centre (``"town"``) when the ZIP has no ZCTA (PO-box ZIPs) and the postal city is a town;
+    rows that can be placed neither way are counted and left out.
+    """
+    xw = load_ntee_crosswalk()
+    bmf = pd.read_csv(shared / IRS_FILE, dtype=str, keep_default_na=False)
+    bmf = bmf.sort_values("EIN", kind="mergesort")
+    zpts = zcta_points(shared)
+    town_key = {t.upper(): t for t in centres}
+    rows: list[dict] = []
+    geoms: list[Point] = []
+    excluded: Counter[str] = Counter()
+    unplaced = 0
+    for r in bmf.to_dict("records"):
+        v = xw.classify_row(r)
+        if not v.included:
+            excluded[v.reason] += 1
+            continue
+        z5 = _zip5(r["ZIP"])
+        city = smart_title(r["CITY"])
+        if z5 in zpts:
+            lat, lon = zpts[z5]
+            quality, how = "zip", "zip_centroid"
+        elif str(r["CITY"]).strip().upper() in town_key:
+            lat, lon = centres[town_key[str(r["CITY"]).strip().upper()]]
+            quality, how = "town", "town_centroid"
+        else:
+            unplaced += 1
+            continue
+        inferred = [] if v.services else _defaults(tax, v.category)
+        services = list(v.services) or inferred
+        what = v.label or "Church"
+        ntee = f"NTEE {v.ntee}" if v.ntee else "no NTEE code; IRS foundation code 10 (church)"
+        desc = f"{what} ({ntee})"
+        address = smart_title(r["STREET"], address=True)
+        if v.sensitive:
+            address = None
+            desc += "; safe-haven organization: location never shown to the public"
+        rows.append(
+            {
+                "partner_id": f"irs-{r['EIN']}",
+                "name": smart_title(r["NAME"]),
+                "organization": smart_title(r["NAME"]),
+                "category": v.category,
+                "services": services,
+                "services_inferred": inferred,
+                "languages": [],
+                "address": address,
+                "city": city,
+                "state": "CT",
+                "postal_code": z5,
+                "phone": None,
+                "description": desc,
+                "eligibility": None,
+                "cost": "unknown",
+                "capacity": None,
+                "delivery": ["in_person"],
+                "mou_status": "none",
+                "last_verified": None,
+                "source": "IRS Exempt Organizations Business Master File (2026-04-13)",
+                "example": False,
+                "published": True,
+                "sensitive": bool(v.sensitive),
+                "geocode_source": how,
+                "geocode_quality": quality,
+                "source_id": r["EIN"],
+                "as_of": LAYER_AS_OF["irs_bmf"],
+            }
+        )
+        geoms.append(_point(lon, lat))
+    stats = {
+        "irs_read": len(bmf),
+        "irs_kept": len(rows),
+        "irs_unplaced": unplaced,
+        "irs_zip_placed": sum(r["geocode_quality"] == "zip" for r in rows),
+        "irs_sensitive": sum(r["sensitive"] for r in rows),
+        "irs_excluded_top": dict(excluded.most_common(8)),
+    }
+    return _partner_frame(rows, geoms), stats
 
 
 def _college_org(name: object, city: object) -> str | None:
@@ -632,449 +781,6 @@ def build_gazetteer(
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# fictional example partners
-
-EXAMPLE_TOWNS: dict[str, dict] = {
-    # area code, plausible language mix (weights) for a fictional site in that town
-    "Hartford": {
-        "ac": "860",
-        "langs": {
-            "es": 6,
-            "pt": 1,
-            "pl": 1,
-            "ar": 1,
-            "bs": 1,
-            "so": 1,
-            "ne": 1,
-            "ps": 1,
-            "prs": 1,
-            "ht": 1,
-        },
-    },
-    "New Britain": {"ac": "860", "langs": {"es": 6, "pl": 4, "ar": 1, "uk": 1, "sq": 1}},
-    "Danbury": {"ac": "203", "langs": {"es": 6, "pt": 5, "ht": 1, "tr": 1}},
-    "Windham": {"ac": "860", "langs": {"es": 8, "ht": 1}},
-    "New Haven": {"ac": "203", "langs": {"es": 6, "ar": 2, "ps": 2, "prs": 2, "zh": 1, "ht": 1}},
-    "Bridgeport": {"ac": "203", "langs": {"es": 6, "pt": 3, "ht": 2, "ar": 1, "kea": 1}},
-    "Waterbury": {"ac": "203", "langs": {"es": 6, "sq": 3, "pt": 2, "ar": 1, "bn": 1}},
-    "Stamford": {"ac": "203", "langs": {"es": 6, "ht": 3, "pt": 1, "pl": 1, "zh": 1, "uk": 1}},
-    "Norwalk": {"ac": "203", "langs": {"es": 6, "ht": 3, "pt": 2, "zh": 1}},
-    "Meriden": {"ac": "203", "langs": {"es": 7, "pl": 2, "ar": 1, "vi": 1}},
-    "New London": {"ac": "860", "langs": {"es": 6, "ht": 1, "zh": 1, "ar": 1}},
-    "Middletown": {"ac": "860", "langs": {"es": 5, "zh": 1, "pt": 1, "ur": 1, "hi": 1}},
-}
-
-# category -> (name templates, explicit services pool (always, sometimes), cost choices,
-#              hours choices, capacity range, delivery pool)
-EXAMPLE_CATEGORIES: dict[str, dict] = {
-    "faith": {
-        "names": [
-            "{hood} Community Church Outreach",
-            "{hood} Interfaith Pantry and Closet",
-            "{hood} Islamic Center Family Services",
-            "{hood} Parish Neighbors Ministry",
-        ],
-        "always": ["food.pantry", "goods.clothing"],
-        "maybe": [
-            "tutoring.mentoring",
-            "food.meals",
-            "goods.baby",
-            "language_access.interpretation",
-        ],
-        "cost": ["free"],
-        "hours": ["Sat 9:00-12:00", "Tue, Thu 17:00-19:00; Sat 10:00-13:00", "Wed 16:00-19:00"],
-        "cap": (60, 400),
-        "delivery": ["in_person"],
-    },
-    "disability_family": {
-        "names": [
-            "{hood} Parents of Exceptional Learners Network",
-            "{hood} Family Disability Resource Circle",
-            "{hood} Special Education Parent Hub",
-        ],
-        "always": ["disability.sped_advocacy", "family_leadership.peer_support"],
-        "maybe": [
-            "disability.early_intervention",
-            "disability.respite",
-            "family_leadership.leadership_training",
-            "disability.assistive_tech",
-        ],
-        "cost": ["free"],
-        "hours": ["Mon-Fri 9:00-17:00", "Mon-Thu 10:00-18:00"],
-        "cap": (40, 250),
-        "delivery": ["in_person", "virtual", "home_visit"],
-    },
-    "health": {
-        "names": [
-            "{hood} Community Health Center (example)",
-            "{hood} Family Health Clinic",
-            "{hood} School-Based Health Center",
-        ],
-        "always": ["health.primary", "health.insurance"],
-        "maybe": [
-            "health.dental",
-            "health.vision",
-            "health.prenatal",
-            "mental_health.counseling",
-            "language_access.interpretation",
-        ],
-        "cost": ["sliding_scale"],
-        "hours": ["Mon-Fri 8:00-17:00; Sat 9:00-13:00", "Mon-Thu 8:00-20:00; Fri 8:00-17:00"],
-        "cap": (800, 6000),
-        "delivery": ["in_person", "virtual", "mobile"],
-    },
-    "human_services": {
-        "names": [
-            "{hood} Family Pantry",
-            "{hood} Community Action Hub",
-            "{hood} Neighbors Helping Neighbors",
-        ],
-        "always": ["food.pantry"],
-        "maybe": [
-            "food.benefits",
-            "housing.utilities",
-            "financial.benefits_enrollment",
-            "goods.clothing",
-            "goods.school_supplies",
-            "financial.tax_prep",
-        ],
-        "cost": ["free"],
-        "hours": ["Mon, Wed, Fri 10:00-14:00", "Tue-Thu 12:00-18:00", "Mon-Fri 9:00-16:00"],
-        "cap": (150, 2500),
-        "delivery": ["in_person", "mobile"],
-    },
-    "youth_development": {
-        "names": ["{hood} Youth Club", "{hood} Teen Center", "{hood} After-School Collective"],
-        "always": ["out_of_school.afterschool", "tutoring.homework"],
-        "maybe": [
-            "out_of_school.summer",
-            "out_of_school.sports",
-            "out_of_school.arts",
-            "tutoring.mentoring",
-            "technology.digital_skills",
-        ],
-        "cost": ["free", "sliding_scale", "fee"],
-        "hours": ["Mon-Fri 14:30-18:30", "Mon-Fri 15:00-19:00; Sat 10:00-14:00"],
-        "cap": (40, 300),
-        "delivery": ["in_person"],
-    },
-    "family_support": {
-        "names": [
-            "{hood} Family Resource Corner",
-            "{hood} Parent Center",
-            "{hood} Family Learning Place",
-        ],
-        "always": ["family_leadership.parenting_ed"],
-        "maybe": [
-            "family_leadership.home_visiting",
-            "family_leadership.leadership_training",
-            "child_care.preschool",
-            "adult_ed.esl",
-            "goods.baby",
-        ],
-        "cost": ["free"],
-        "hours": ["Mon-Fri 8:30-16:30", "Mon-Thu 9:00-15:00; Thu 17:00-19:00"],
-        "cap": (30, 200),
-        "delivery": ["in_person", "home_visit", "virtual"],
-    },
-    "immigrant_services": {
-        "names": [
-            "{hood} Welcome Center for New Neighbors",
-            "{hood} Newcomer Family Network",
-            "{hood} Refugee and Immigrant Support Office",
-        ],
-        "always": ["legal.immigration", "language_access.interpretation"],
-        "maybe": [
-            "adult_ed.esl",
-            "adult_ed.citizenship_class",
-            "employment.job_search",
-            "housing.search",
-            "language_access.translation",
-        ],
-        "cost": ["free"],
-        "hours": ["Mon-Fri 9:00-17:00", "Tue-Sat 10:00-16:00"],
-        "cap": (50, 600),
-        "delivery": ["in_person", "virtual"],
-    },
-    "legal_aid": {
-        "names": ["{hood} Tenant and Family Law Clinic", "{hood} Community Legal Help Desk"],
-        "always": ["legal.legal_aid"],
-        "maybe": ["legal.family_law", "legal.immigration", "housing.tenant_rights"],
-        "cost": ["free", "sliding_scale"],
-        "hours": ["Mon-Fri 9:00-17:00", "Wed 17:00-20:00 (walk-in clinic)"],
-        "cap": (50, 500),
-        "delivery": ["in_person", "virtual"],
-    },
-    "adult_education": {
-        "names": [
-            "{hood} Adult Learning Center",
-            "{hood} English Conversation Circle",
-            "{hood} Evening Literacy Program",
-        ],
-        "always": ["adult_ed.esl"],
-        "maybe": [
-            "adult_ed.ged",
-            "adult_ed.literacy",
-            "adult_ed.citizenship_class",
-            "technology.digital_skills",
-            "employment.training",
-        ],
-        "cost": ["free"],
-        "hours": ["Mon-Thu 18:00-20:30", "Mon-Fri 9:00-12:00; Tue, Thu 18:00-20:00"],
-        "cap": (40, 400),
-        "delivery": ["in_person", "virtual"],
-    },
-    "behavioral_health": {
-        "names": [
-            "{hood} Family Counseling Associates",
-            "{hood} Youth and Family Wellness Center",
-            "{hood} Recovery and Support Services",
-        ],
-        "always": ["mental_health.counseling"],
-        "maybe": [
-            "mental_health.crisis",
-            "mental_health.support_group",
-            "mental_health.substance_use",
-            "language_access.interpretation",
-        ],
-        "cost": ["sliding_scale", "free"],
-        "hours": ["Mon-Fri 8:00-19:00", "Mon-Thu 9:00-20:00; Fri 9:00-17:00"],
-        "cap": (80, 900),
-        "delivery": ["in_person", "virtual", "home_visit"],
-    },
-    "recreation": {
-        "names": [
-            "{hood} Recreation Center",
-            "{hood} Park and Pool Programs",
-            "{hood} Community Sports League",
-        ],
-        "always": ["out_of_school.sports"],
-        "maybe": ["out_of_school.summer", "out_of_school.afterschool", "out_of_school.arts"],
-        "cost": ["fee", "sliding_scale", "free"],
-        "hours": ["Mon-Fri 15:00-20:00; Sat-Sun 9:00-17:00", "Mon-Sat 8:00-20:00"],
-        "cap": (100, 1200),
-        "delivery": ["in_person"],
-    },
-    "housing": {
-        "names": [
-            "{hood} Housing Help Center",
-            "{hood} Family Housing Partners",
-            "{hood} Home Stability Project",
-        ],
-        "always": ["housing.search", "housing.rent_help"],
-        "maybe": [
-            "housing.utilities",
-            "housing.tenant_rights",
-            "financial.coaching",
-            "housing.shelter",
-        ],
-        "cost": ["free"],
-        "hours": ["Mon-Fri 9:00-16:00", "Mon-Thu 8:30-17:00"],
-        "cap": (40, 500),
-        "delivery": ["in_person", "virtual"],
-    },
-}
-
-#: Towns of the SYNTHETIC survey's districts: one example partner of every category.
-FULL_EXAMPLE_TOWNS = {"Hartford", "New Britain", "Danbury", "Windham"}
-HOODS = [
-    "Northside",
-    "Riverbend",
-    "Elm Hollow",
-    "Hilltop",
-    "Maplewood",
-    "Harborview",
-    "Eastgate",
-    "Cedar Row",
-    "Brookside",
-    "Willow Park",
-    "Southend",
-    "Oak Terrace",
-    "Lantern Hill",
-    "Pinecrest",
-    "Millbrook",
-    "Stonebridge",
-    "Bayside",
-    "Lindenwood",
-    "Fairview Commons",
-    "Orchard Street",
-    "Kingsbury",
-    "Marlow Square",
-    "Quarry Road",
-    "Juniper Lane",
-    "Sparrow Hill",
-    "Copper Beech",
-    "Tallow Creek",
-    "Greystone",
-    "Bramble Court",
-    "Larkspur",
-    "Foxglove",
-    "Ivy Corner",
-    "Heron Point",
-    "Birchwood",
-    "Clover Ridge",
-    "Thistle Park",
-    "Amberfield",
-    "Wrenfield",
-    "Pebble Row",
-    "Goldfinch",
-]
-STREETS = ["Example Street", "Sample Avenue", "Placeholder Road", "Fiction Lane", "Demo Way"]
-
-
-def example_partners(
-    tax, centres: dict[str, tuple[float, float]], rng: random.Random
-) -> gpd.GeoDataFrame:
-    """About 80 clearly fictional partners around real town centres (seeded)."""
-    cats = list(EXAMPLE_CATEGORIES)
-    rows: list[dict] = []
-    geoms: list[Point] = []
-    phone_no: Counter[str] = Counter()
-    used_names: set[str] = set()
-    hood_i = 0
-    towns = list(EXAMPLE_TOWNS)
-    for ti, town in enumerate(towns):
-        cfg = EXAMPLE_TOWNS[town]
-        if town in FULL_EXAMPLE_TOWNS:
-            chosen = cats  # the survey towns get one example of every category
-        else:  # four per other town, rotating so every category appears 2-3 more times
-            chosen = [cats[(ti * 4 + k) % len(cats)] for k in range(4)]
-        for cat in chosen:
-            rows.append(_one_example(town, cat, cfg, rng, hood_i, phone_no, used_names))
-            hood_i += 1
-    # two fictional domestic-violence shelters (sensitive: address never shown publicly)
-    for town in ("Hartford", "Bridgeport"):
-        cfg = EXAMPLE_TOWNS[town]
-        r = _one_example(town, "housing", cfg, rng, hood_i, phone_no, used_names)
-        hood_i += 1
-        r["name"] = f"Example: {HOODS[hood_i % len(HOODS)]} Safe Haven Shelter (fictional)"
-        r["partner_id"] = f"example-{_slug(town)}-{_slug(r['name'])}"
-        r["services"] = ["safety.domestic_violence", "housing.shelter", "mental_health.counseling"]
-        r["sensitive"] = True
-        r["hours"] = "24/7 hotline; shelter intake by phone"
-        r["address"] = "Confidential location (fictional example)"
-        r["description"] = (
-            "FICTIONAL example of a domestic-violence shelter. Sensitive: the "
-            "location must never be shown to the public."
-        )
-        r["eligibility"] = "Survivors of domestic violence and their children"
-        r["cost"] = "free"
-        rows.append(r)
-    # two staff-only (unpublished) records
-    for idx in (49, 70):
-        rows[idx]["published"] = False
-        rows[idx]["description"] += " Staff-only record (not published)."
-    for r in rows:
-        lat0, lon0 = centres[r["city"]]
-        dist = 1500 * np.sqrt(rng.random())
-        ang = rng.random() * 2 * np.pi
-        dlat = dist * np.cos(ang) / 111_320
-        dlon = dist * np.sin(ang) / (111_320 * np.cos(np.radians(lat0)))
-        geoms.append(_point(lon0 + dlon, lat0 + dlat))
-    gdf = _partner_frame(rows, geoms)
-    return gdf
-
-
-def _slug(text: str) -> str:
-    t = re.sub(r"^example:\s*", "", text.lower())
-    t = re.sub(r"\(fictional\)", "", t)
-    return re.sub(r"[^a-z0-9]+", "-", t).strip("-")
-
-
-def _one_example(
-    town: str,
-    cat: str,
-    cfg: dict,
-    rng: random.Random,
-    hood_i: int,
-    phone_no: Counter,
-    used_names: set[str],
-) -> dict:
-    spec = EXAMPLE_CATEGORIES[cat]
-    hood = HOODS[hood_i % len(HOODS)]
-    base = rng.choice(spec["names"]).format(hood=hood)
-    base = base.replace(" (example)", "")
-    name = f"Example: {base} (fictional)"
-    k = 2
-    while name in used_names:
-        name = f"Example: {base} {k} (fictional)"
-        k += 1
-    used_names.add(name)
-    services = list(spec["always"]) + sorted(
-        rng.sample(spec["maybe"], rng.randint(1, min(3, len(spec["maybe"]))))
-    )
-    langs_w = {c: w for c, w in cfg["langs"].items() if c != "es"}
-    codes = list(langs_w)
-    langs = ["en"]
-    if rng.random() < 0.85:
-        langs.append("es")
-    n_other = min(len(codes), rng.choices([0, 1, 2], weights=[3, 4, 2])[0])
-    while n_other:
-        c = rng.choices(codes, weights=[langs_w[x] for x in codes])[0]
-        if c not in langs:
-            langs.append(c)
-            n_other -= 1
-    if rng.random() < 0.06:  # a few English-only sites (real directories have them)
-        langs = ["en"]
-    ac = cfg["ac"]
-    phone_no[ac] += 1
-    phone = f"({ac}) 555-01{phone_no[ac]:02d}"
-    age_days = int(rng.triangular(5, 730, 150))
-    last_verified = (REFERENCE_DATE - dt.timedelta(days=age_days)).isoformat()
-    mou = rng.choices(["none", "prospective", "active", "expired"], weights=[4, 2, 3, 1])[0]
-    delivery = [spec["delivery"][0]] + [d for d in spec["delivery"][1:] if rng.random() < 0.5]
-    ada = rng.choices([True, False, None], weights=[7, 1, 2])[0]
-    lo, hi = spec["cap"]
-    cap = int(round(rng.randint(lo, hi), -1)) if rng.random() < 0.85 else None
-    slug = _slug(name)
-    street_no = rng.randint(10, 990)
-    return {
-        "partner_id": f"example-{_slug(town)}-{slug}",
-        "name": name,
-        "organization": f"Example: {hood} Community Partners (fictional)",
-        "category": cat,
-        "services": services,
-        "services_inferred": [],
-        "languages": langs,
-        "address": f"{street_no} {rng.choice(STREETS)} (fictional)",
-        "city": town,
-        "state": "CT",
-        "postal_code": None,
-        "phone": phone,
-        "email": f"info@{slug[:40]}.example.org",
-        "website": f"https://example.org/{slug}",
-        "hours": rng.choice(spec["hours"]),
-        "description": f"FICTIONAL example partner for demonstrations ({tax_label(cat)}); "
-        f"not a real organization.",
-        "eligibility": rng.choice(
-            [
-                None,
-                "Families with school-age children",
-                f"Residents of {town} and nearby towns",
-                "Open to all; no documents required",
-            ]
-        ),
-        "cost": rng.choice(spec["cost"]),
-        "capacity": cap,
-        "delivery": delivery,
-        "ada_accessible": ada,
-        "mou_status": mou,
-        "last_verified": last_verified,
-        "source": f"{EXAMPLE_SOURCE_PREFIX}: assetmap seeded demo partners",
-        "example": True,
-        "published": True,
-        "sensitive": False,
-        "geocode_source": "example",
-        "geocode_quality": "town",
-    }
-
-
-_TAX = None
-
-
-def tax_label(cat: str) -> str:
-    return _TAX.categories[cat].label if _TAX is not None else cat
 
 
 # --------------------------------------------------------------------------------------------
@@ -1500,9 +1206,7 @@ def _one_response(rng, tax, r, i, p_non_en, weights, zip_w, grades, days, needs_
 
 def build(shared: Path, out: Path) -> dict[str, object]:
     """Build every file; return row counts."""
-    global _TAX
     tax = load_taxonomy()
-    _TAX = tax
     data = shared / "data"
     ct = out / "ct"
     ct.mkdir(parents=True, exist_ok=True)
@@ -1519,13 +1223,16 @@ def build(shared: Path, out: Path) -> dict[str, object]:
     _write_geojson(schools, ct / "schools.geojson")
     stats["schools"] = len(schools)
 
-    real, counts = real_partners(data, tax)
+    exact, counts = real_partners(data, tax)
     stats.update({f"partners_{k}": v for k, v in counts.items()})
+    exact, merged = merge_duplicates(exact)
+    stats["partners_merged_duplicates"] = merged
     centres = town_centres(towns)
-    rng = random.Random(SEED)
-    examples = example_partners(tax, centres, rng)
-    partners = pd.concat([real, examples], ignore_index=True)
-    partners = gpd.GeoDataFrame(partners, geometry="geometry", crs=CRS)
+    irs, irs_stats = irs_partners(data, tax, centres)
+    stats.update(irs_stats)
+    real = pd.concat([exact, irs], ignore_index=True)
+    real = gpd.GeoDataFrame(real, geometry="geometry", crs=CRS)
+    partners = real
     if not partners["partner_id"].is_unique:
         dup = partners.loc[partners["partner_id"].duplicated(), "partner_id"].tolist()
         raise SystemExit(f"duplicate partner ids: {dup[:5]}")
@@ -1543,7 +1250,6 @@ def build(shared: Path, out: Path) -> dict[str, object]:
     partners = partners[PARTNER_COLUMNS[:-1] + extra + ["geometry"]]
     _write_geojson(lists_to_text(partners), ct / "partners.geojson")
     stats["partners"] = len(partners)
-    stats["partners_example"] = int(partners["example"].sum())
 
     # gazetteer: points with a postal city / ZIP from the real sources
     pts = [
@@ -1557,7 +1263,7 @@ def build(shared: Path, out: Path) -> dict[str, object]:
             }
         ),
     ]
-    rp = real
+    rp = exact  # exact placements only: IRS rows sit on ZIP points already
     pts.append(
         pd.DataFrame(
             {

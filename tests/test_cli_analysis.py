@@ -115,8 +115,13 @@ def test_network_workbook_for_a_hartford_school(capsys, tmp_path):
     assert (df["role"] == "backup").any()
     for col in ("distance_km", "language_coverage", "partner_name", "reason"):
         assert leads[col].notna().all(), col
-    # languages: "en; es"-style lists (empty only for a partner that lists none)
-    assert leads["languages"].dropna().str.contains("es").any()
+    # languages: no shipped source records any, so every lead's languages are unknown (an
+    # empty cell, never "English only"), and the language gaps say it is missing data
+    assert leads["languages"].fillna("").eq("").all()
+    grows = list(wb["gaps"].iter_rows(values_only=True))
+    gdf = pd.DataFrame(grows[1:], columns=grows[0])
+    lang_gaps = gdf[gdf["gap_kind"] == "language"]
+    assert len(lang_gaps) and set(lang_gaps["reason"]) == {"language_unknown"}
     assert leads["languages_needed"].notna().all()
     prof = list(wb["need_profile"].iter_rows(values_only=True))
     pdf = pd.DataFrame(prof[1:], columns=prof[0])

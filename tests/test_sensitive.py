@@ -126,13 +126,14 @@ def test_family_map_never_plots_a_sensitive_site():
 
 
 def test_shipped_shelter_near_a_hartford_school_on_the_sheet(tmp_path):
-    """The shipped fictional safe haven leads Safety at Burns Latino Studies Academy."""
+    """A real family-violence shelter (IRS BMF, NTEE P43) leads Safety at Burns Latino Studies
+    Academy: named on the sheet, with no address and no distance."""
     from assetmap.cli import main
 
     out = tmp_path / "sheet.html"
     assert main(["network", "--school", "0640611", "--out", str(out), "--language", "ar"]) == 0
     html = out.read_text(encoding="utf-8")
-    assert "Riverbend Safe Haven Shelter" in html
-    row = html.split("Riverbend Safe Haven Shelter", 1)[1].split("</tr>", 1)[0]
+    assert "Shelter for Women Inc" in html
+    row = html.split("Shelter for Women Inc", 1)[1].split("</tr>", 1)[0]
     assert "km" not in row and "mi" not in row.replace("<", " ").split()
     assert not re.search(r"\d[.,٫]\d", row), row

@@ -401,8 +401,10 @@ def _gaps(args: argparse.Namespace) -> int:
                 if r.nearest_partner_name
                 else "no partner anywhere"
             )
+            why = str(getattr(r, "reason", "") or "").replace("_", " ")
             print(
-                f"  {r.gap_kind} gap: {what} (families {r.families_display}; reach {r.reach_km:g} km; {near})"
+                f"  {r.gap_kind} gap ({why}): {what} (families {r.families_display}; "
+                f"reach {r.reach_km:g} km; {near})"
             )
     return 0
 

@@ -8,12 +8,14 @@ import sys
 
 from assetmap._errors import InputError
 from assetmap.model import is_example, partners_to_records
+from assetmap.units import distance_text, placement_label
 
 JSON_FIELDS = (
     "partner_id",
     "name",
     "category",
     "services",
+    "services_inferred",
     "languages",
     "address",
     "city",
@@ -23,6 +25,9 @@ JSON_FIELDS = (
     "lat",
     "lon",
     "distance_km",
+    "distance",
+    "geocode_quality",
+    "placement",
     "example",
     "source",
 )
@@ -148,6 +153,11 @@ def _near(args: argparse.Namespace) -> int:
     fields = (*JSON_FIELDS, "open_programs") if args.open else JSON_FIELDS
     fields = fields + (TRAVEL_FIELDS if args.mode else ())
     records = [{k: r.get(k) for k in fields} for r in partners_to_records(res)]
+    for r in records:  # placement quality travels with the distance: "about 2 mi, ZIP area"
+        quality = r.get("geocode_quality") or "exact"
+        r["geocode_quality"] = quality
+        r["placement"] = placement_label(quality)
+        r["distance"] = distance_text(r.get("distance_km"), quality)
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -156,13 +166,13 @@ def _near(args: argparse.Namespace) -> int:
     print(f"{len(records)} partners near {origin.label if origin else 'the point'}")
     for r in records:
         flag = " [EXAMPLE, fictional]" if is_example(r.get("source")) else ""
-        langs = ",".join(r["languages"] or []) or "-"
+        langs = ",".join(r["languages"] or []) or "unknown"
         how = ""
         if args.mode:
             est = " (estimated)" if r["travel_time_basis"] == "estimated" else ""
             how = f"{r['travel_minutes']:5.1f} min {r['mode']}{est}  "
         print(
-            f"{how}{r['distance_km']:7.2f} km  {r['name']}{flag}  [{r['category']}]  "
+            f"{how}{r['distance']:>22}  {r['name']}{flag}  [{r['category']}]  "
             f"languages: {langs}"
         )
         if args.open:

@@ -40,7 +40,7 @@ NETWORK_COLUMNS = [
     "lead_load", "overloaded",
 ]  # fmt: skip
 GAP_COLUMNS = [
-    "school_id", "school_name", "district_id", "need", "language", "gap_kind",
+    "school_id", "school_name", "district_id", "need", "language", "gap_kind", "reason",
     "families_display", "reach_km", "nearest_partner_id", "nearest_partner_name",
     "nearest_distance_km",
 ]  # fmt: skip

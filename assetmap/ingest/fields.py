@@ -61,7 +61,7 @@ PARTNER_FIELDS: tuple[Field, ...] = (
     Field("organization", public=_P),
     Field("category", public=_P),
     Field("services", "list", public=_P),
-    Field("services_inferred", "list"),  # from the category's defaults, not the source
+    Field("services_inferred", "list", public=_P),  # category defaults, not the source
     Field("languages", "list", public=_P),
     Field("address", public=_P),
     Field("city", public=_P),
@@ -86,7 +86,7 @@ PARTNER_FIELDS: tuple[Field, ...] = (
     Field("published", "bool", default=True),  # False: staff-only record
     Field("sensitive", "bool", default=False),  # True: address never shown publicly
     Field("geocode_source", default="source"),
-    Field("geocode_quality", default="exact"),  # exact / rooftop / street / zip / town / none
+    Field("geocode_quality", public=_P, default="exact"),  # exact/rooftop/street/zip/town/none
     # store-only: who owns an unpublished record (roles use these)
     Field("owner_school_id", canonical=False),
     Field("owner_district_id", canonical=False),
