@@ -368,9 +368,24 @@ class Translator:
         """The number of km in this language's style (see :func:`format_km`)."""
         return format_km(km, self.code)
 
-    def distance(self, km: float | int | None) -> str:
-        """``find.distance_km`` filled in: '1,2 km' style phrase for this language."""
-        return self("find.distance_km", km=self.format_km(km))
+    def distance(self, km: float | int | None, quality: object = "exact") -> str:
+        """How far, in this language and ``settings.distance_unit`` (miles by default):
+        '0,8 mi' style for an exact placement; for a partner placed at its ZIP area's (or
+        town's) centre, a whole number and the area: 'about 2 mi away, ZIP area' — never an
+        exact-looking figure (:mod:`assetmap.units`)."""
+        from assetmap.units import APPROXIMATE_PLACEMENTS, display_unit, to_unit
+
+        u = display_unit()
+        value = to_unit(km, u) if km is not None else None
+        area = str(quality or "").lower()
+        if value is not None and area in APPROXIMATE_PLACEMENTS and math.isfinite(value):
+            from babel.numbers import format_decimal
+
+            whole = format_decimal(
+                max(1, round(value)), format="#,##0", locale=_babel_locale(_locale_for(self.code))
+            )
+            return self(f"find.distance_{area}_{u}", **{u: whole})
+        return self(f"find.distance_{u}", **{u: self.format_km(value)})
 
     def hours(self, text: str | None) -> str:
         """Opening hours with weekday words in this language (see :func:`format_hours`)."""

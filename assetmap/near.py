@@ -35,6 +35,7 @@ __all__ = [
     "near",
     "open_filter",
     "AmbiguousName",
+    "prefer_stated",
 ]
 
 DEFAULT_LIMIT = 10
@@ -304,22 +305,70 @@ def near(
         res = res.iloc[: limit or (None if radius_km is not None else DEFAULT_LIMIT)]
         res.attrs["origin"] = where
         return res.reset_index(drop=True)
-    if radius_km is not None:
-        res = index.radius(
-            where.lat,
-            where.lon,
-            float(radius_km),
-            needs=n,
-            categories=c,
-            languages=lang,
-            limit=limit,
-        )
-    else:
-        res = index.knn(
+
+    def query(idx: PartnerIndex) -> gpd.GeoDataFrame:
+        if radius_km is not None:
+            return idx.radius(
+                where.lat, where.lon, float(radius_km), needs=n, categories=c, languages=lang,
+                limit=limit,
+            )  # fmt: skip
+        return idx.knn(
             where.lat, where.lon, limit or DEFAULT_LIMIT, needs=n, categories=c, languages=lang
         )
+
+    res = query(index)
+    if n:
+        res = prefer_stated(res, query, index)
     res.attrs["origin"] = where
     return res
+
+
+_STATED: dict[int, tuple[PartnerIndex, PartnerIndex]] = {}
+
+
+def _stated_index(index: PartnerIndex) -> PartnerIndex:
+    """The index over what partners *say* they serve: ``services`` minus ``services_inferred``
+    (the category's defaults, a guess), rows left with none dropped. Cached per index."""
+    hit = _STATED.get(id(index))
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    p = index.partners
+    if "services_inferred" not in p.columns:
+        return index
+    stated = [
+        [s for s in (svc or []) if s not in set(inf or [])]
+        for svc, inf in zip(p["services"], p["services_inferred"], strict=True)
+    ]
+    keep = np.array([bool(s) for s in stated], dtype=bool)
+    if keep.all():
+        return index
+    sub = p.assign(services=stated)[keep]
+    out = PartnerIndex.build(sub.reset_index(drop=True))
+    if len(_STATED) > 8:
+        _STATED.clear()
+    _STATED[id(index)] = (index, out)
+    return out
+
+
+def prefer_stated(res: gpd.GeoDataFrame, query, index: PartnerIndex) -> gpd.GeoDataFrame:
+    """Partners that state the need first (nearest first), then those whose match rests only
+    on services inferred from their category (``service_inferred`` True), up to the same
+    number of rows. A congregation *may* run a pantry; a pantry says it does."""
+    stated_idx = _stated_index(index)
+    if stated_idx is index:
+        return res.assign(service_inferred=False)
+    stated = query(stated_idx)
+    if len(stated):
+        full = index.partners.set_index("partner_id")["services"]
+        stated = stated.assign(services=[full.get(pid) for pid in stated["partner_id"]])
+    ids = set(stated["partner_id"])
+    rest = res[~res["partner_id"].isin(ids)]
+    out = pd.concat(
+        [stated.assign(service_inferred=False), rest.assign(service_inferred=True)],
+        ignore_index=True,
+    )
+    out = gpd.GeoDataFrame(out, geometry=res.geometry.name, crs=res.crs)
+    return out.iloc[: max(len(res), len(stated))].reset_index(drop=True)
 
 
 def open_filter(

@@ -500,7 +500,12 @@ def real_partners(shared: Path, tax) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     counts["child_care"] = len(cc)
     frame = _partner_frame(rows, geoms)
     layer = frame["partner_id"].str.extract(r"^(hifld-hosp|ipeds|pls|oec)-")[0]
-    names = {"hifld-hosp": "hospitals", "ipeds": "colleges", "pls": "libraries", "oec": "child_care"}
+    names = {
+        "hifld-hosp": "hospitals",
+        "ipeds": "colleges",
+        "pls": "libraries",
+        "oec": "child_care",
+    }
     frame["source_id"] = [
         pid[len(pre) + 1 :] for pid, pre in zip(frame["partner_id"], layer, strict=True)
     ]
@@ -779,8 +784,6 @@ def build_gazetteer(
     out = pd.DataFrame(rows)
     out["n_points"] = out["n_points"].astype("Int64")
     return out
-
-
 
 
 # --------------------------------------------------------------------------------------------

@@ -109,10 +109,16 @@ def test_find_help_spanish_food_near_hartford_zip_lists_partners_with_distances(
     assert not at.exception
     assert "Lugares que pueden ayudar" in [s.value for s in at.subheader]
     html = _html(at)
-    assert html.count('class="am-card"') >= 1
-    assert " km" in html
-    assert "tel:+1" in html
+    assert html.count('class="am-card"') >= 3
+    # real food programs (IRS nonprofits) placed at their ZIP area: the card says so, in miles
+    assert "Hartford Food System" in html
+    assert "zona del código postal" in html and " km" not in html
     assert "https://www.openstreetmap.org/directions?to=" in html
+    # child care (licensed sites with their own coordinates and phone numbers)
+    at.session_state["find_need"] = "child_care"
+    at.run()
+    html = _html(at)
+    assert "tel:+1" in html and " millas" in html
 
 
 def test_find_help_unknown_place_warns_in_the_chosen_language():

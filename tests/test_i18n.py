@@ -35,6 +35,7 @@ CONTRACT_KEYS = """
 app.title find.heading find.intro find.place_label find.place_placeholder find.address_notice
 find.address_consent find.search_button find.language_label find.need_heading find.all_needs find.radius_label
 find.results_heading find.results_count find.no_results find.place_not_found find.distance_km
+find.distance_mi find.distance_zip_mi find.distance_zip_km find.distance_town_mi find.distance_town_km
 find.languages find.hours find.call find.directions find.website find.print find.example_notice find.confidential
 find.map_heading find.privacy_note find.when_label find.when_any find.when_evening find.when_weekend
 find.when_summer find.programs_heading find.online find.free find.walk_minutes
@@ -47,6 +48,11 @@ CONTRACT_FIELDS = {
     "find.distance_km": {"km"},
     "find.walk_minutes": {"minutes"},
     "find.walk_minutes_estimated": {"minutes"},
+    "find.distance_mi": {"mi"},
+    "find.distance_zip_mi": {"mi"},
+    "find.distance_zip_km": {"km"},
+    "find.distance_town_mi": {"mi"},
+    "find.distance_town_km": {"km"},
     "sheet.title": {"school"},
     "sheet.generated": {"date"},
     "sheet.km": {"km"},
@@ -292,9 +298,26 @@ def test_format_km_uses_the_language_style():
     assert format_km(float("nan"), "pt") == "—"
     assert format_km("abc", "pt") == "—"
     assert format_km(1.5, "klingon") == "1.5"
-    assert get_translator("pt").distance(2.5) == "a 2,5 km"
-    assert get_translator("ar").distance(2.5) == "على بُعد 2.5 كم"
-    assert get_translator("pl").distance(0.8) == "0,8 km stąd"
+    # miles by default (km stays the internal unit); ZIP-area placements never look exact
+    assert get_translator("pt").distance(2.5) == "a 1,6 milhas"
+    assert get_translator("en").distance(3.3, "zip") == "about 2 mi away, ZIP area"
+    assert get_translator("es").distance(0.4, "town") == "a unas 1 millas, zona del pueblo"
+    assert get_translator("pl").distance(0.8) == "0,5 mil stąd"
+
+
+def test_distance_unit_setting_switches_to_km(monkeypatch):
+    from assetmap.settings import get_settings
+
+    monkeypatch.setenv("ASSETMAP_DISTANCE_UNIT", "km")
+    get_settings.cache_clear()
+    try:
+        assert get_translator("pt").distance(2.5) == "a 2,5 km"
+        assert get_translator("ar").distance(2.5) == "على بُعد 2.5 كم"
+        assert get_translator("pl").distance(0.8) == "0,8 km stąd"
+        assert get_translator("en").distance(3.3, "zip") == "about 3 km away, ZIP area"
+    finally:
+        monkeypatch.delenv("ASSETMAP_DISTANCE_UNIT")
+        get_settings.cache_clear()
 
 
 def test_format_date():

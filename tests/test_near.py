@@ -96,6 +96,30 @@ def test_near_place_zip_and_filters(ws):
     assert res.attrs["origin"].kind == "zip"
 
 
+def test_cli_food_near_06106_lists_real_organisations_with_their_placement(capsys):
+    """Done-when of issue 13: >= 3 real organisations, each saying how it was placed."""
+    assert main(["near", "--place", "06106", "--need", "food", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert len(got) >= 3
+    assert not any(r["example"] for r in got)
+    assert all(r["partner_id"].startswith("irs-") for r in got[:3])  # IRS nonprofits (EIN)
+    for r in got:
+        assert r["geocode_quality"] in ("exact", "zip", "town")
+        if r["geocode_quality"] == "zip":
+            assert r["placement"] == "ZIP area"
+            assert r["distance"].endswith(" mi, ZIP area")
+            assert r["distance"].startswith(("about ", "under "))
+    # partners that state the need come before those whose food service is a category guess
+    flags = [r["service_inferred"] for r in got]
+    assert flags == sorted(flags) and not flags[0]
+    names = {r["name"] for r in got}
+    assert "Hartford Food System Inc" in names or "Malta Food Pantry Inc" in names
+    # the text view says the same, in miles
+    assert main(["near", "--place", "06106", "--need", "food", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("mi, ZIP area") == 3 and " km " not in out
+
+
 def test_near_school_by_name_and_id(ws):
     loc, row = resolve_school("Hartford Public High School", ws.schools())
     assert row["town"] == "Hartford"

@@ -72,8 +72,9 @@ def test_html_sheet_never_shows_a_sensitive_distance(lang):
     html = render_sheets(Bundle.from_frames(partners=p, network=net, language=lang))
     assert "Hartford Food Pantry" in html and "tel:+18605550101" in html  # still listed
     assert "1 Main St" not in html
-    assert not re.search(r"7[.,٫]4", html), "the shelter's distance reached the sheet"
-    assert re.search(r"2[.,٫]0", html), "other partners keep their distance"
+    # 7.37 km = 4.6 mi (the shelter, withheld); 2.0 km = 1.2 mi (another partner, shown)
+    assert not re.search(r"7[.,٫]4|4[.,٫]6", html), "the shelter's distance reached the sheet"
+    assert re.search(r"1[.,٫]2", html), "other partners keep their distance"
 
 
 def test_sensitive_flag_on_the_network_rows_alone_is_enough():
@@ -81,7 +82,7 @@ def test_sensitive_flag_on_the_network_rows_alone_is_enough():
     p.loc[0, "sensitive"] = False
     net["sensitive"] = net["partner_id"] == "p1"
     html = render_sheets(Bundle.from_frames(partners=p, network=net))
-    assert "1 Main St" not in html and not re.search(r"7[.,]4", html)
+    assert "1 Main St" not in html and not re.search(r"7[.,]4|4[.,]6", html)
 
 
 def test_pdf_sheet_never_shows_a_sensitive_distance(tmp_path):
@@ -98,8 +99,8 @@ def test_pdf_sheet_never_shows_a_sensitive_distance(tmp_path):
     export_network(net, out, partners=p)
     text = "\n".join(pg.extract_text() for pg in PdfReader(BytesIO(out.read_bytes())).pages)
     assert "Hartford Food Pantry" in text
-    assert "1 Main St" not in text and "7.4" not in text
-    assert "2.0" in text  # a non-sensitive partner's distance is printed
+    assert "1 Main St" not in text and "7.4" not in text and "4.6" not in text
+    assert "1.2 mi" in text  # a non-sensitive partner's distance is printed (2.0 km)
 
 
 def test_directory_sheet_shows_the_town_only():

@@ -65,7 +65,7 @@ def test_result_card_escapes_every_data_string_and_drops_unsafe_links():
     assert "javascript:" not in html
     assert 'href="tel:+18605550100"' in html
     assert "https://www.openstreetmap.org/directions?to=41.76000%2C-72.68000" in html
-    assert "1,2 km" in html or "1.2 km" in html
+    assert "a 0,8 millas" in html  # 1.234 km, in miles (the default display unit)
     assert "español" in html.split("English")[0]  # the family's language listed first
 
 

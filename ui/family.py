@@ -152,10 +152,20 @@ def search(
             index.knn(origin.lat, origin.lon, len(index), needs=needs), [when], programs or []
         )
         return beyond.iloc[:NEAREST_FALLBACK].reset_index(drop=True), False
-    res = index.radius(origin.lat, origin.lon, radius_km, needs=needs, limit=MAX_RESULTS)
+    from assetmap.near import prefer_stated
+
+    def within(idx: PartnerIndex) -> gpd.GeoDataFrame:
+        return idx.radius(origin.lat, origin.lon, radius_km, needs=needs, limit=MAX_RESULTS)
+
+    def nearest(idx: PartnerIndex) -> gpd.GeoDataFrame:
+        return idx.knn(origin.lat, origin.lon, NEAREST_FALLBACK, needs=needs)
+
+    # places that say they offer the help come before those where it is a category's guess
+    res = within(index)
     if len(res):
-        return res, True
-    return index.knn(origin.lat, origin.lon, NEAREST_FALLBACK, needs=needs), False
+        return (prefer_stated(res, within, index) if needs else res), True
+    res = nearest(index)
+    return (prefer_stated(res, nearest, index) if needs else res), False
 
 
 #: beyond this a walk is not a way to get there: no "min walk" line (and a bounded search)
@@ -329,7 +339,8 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
         parts.append(f'<div class="am-example">{escape_text(t("find.example_notice"))}</div>')
     km = row.get("distance_km")
     if km is not None and not (isinstance(km, float) and math.isnan(km)):
-        parts.append(f'<div class="am-meta am-dist">{escape_text(t.distance(float(km)))}</div>')
+        dist = t.distance(float(km), row.get("geocode_quality"))
+        parts.append(f'<div class="am-meta am-dist">{escape_text(dist)}</div>')
     walk = walk_text(t, row)
     if walk:
         parts.append(f'<div class="am-meta am-walk">{escape_text(walk)}</div>')

@@ -26,6 +26,7 @@ JSON_FIELDS = (
     "lon",
     "distance_km",
     "distance",
+    "service_inferred",
     "geocode_quality",
     "placement",
     "example",
@@ -171,10 +172,7 @@ def _near(args: argparse.Namespace) -> int:
         if args.mode:
             est = " (estimated)" if r["travel_time_basis"] == "estimated" else ""
             how = f"{r['travel_minutes']:5.1f} min {r['mode']}{est}  "
-        print(
-            f"{how}{r['distance']:>22}  {r['name']}{flag}  [{r['category']}]  "
-            f"languages: {langs}"
-        )
+        print(f"{how}{r['distance']:>22}  {r['name']}{flag}  [{r['category']}]  languages: {langs}")
         if args.open:
             print(f"            open: {'; '.join(r['open_programs'] or []) or r['hours'] or '-'}")
     return 0

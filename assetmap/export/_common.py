@@ -126,6 +126,12 @@ class Bundle:
             used = set(net["partner_id"].dropna().astype(str))
             if used:
                 parts = parts[parts["partner_id"].astype(str).isin(used)].reset_index(drop=True)
+        if net is not None and "geocode_quality" not in net.columns:
+            # placement quality travels with every distance ("about 2 mi, ZIP area")
+            quality = dict(
+                zip(parts["partner_id"].astype(str), parts["geocode_quality"], strict=True)
+            )
+            net["geocode_quality"] = [quality.get(str(p)) for p in net["partner_id"]]
         sch = _prepare_schools(schools, net)
         return cls(
             partners=parts,

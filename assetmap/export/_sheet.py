@@ -148,7 +148,7 @@ def _partner_block(r: dict[str, Any], t: Any, *, lead: bool) -> str:
     if present(r.get("distance_km")):
         parts.append(
             f'<div class="row"><span class="k">{escape_text(t("sheet.distance"))}:</span> '
-            f"{escape_text(t.distance(float(r['distance_km'])))}</div>"
+            f"{escape_text(t.distance(float(r['distance_km']), r.get('geocode_quality')))}</div>"
         )
     url = safe_url(r.get("website"))
     if url:
@@ -207,11 +207,7 @@ def _school_page(school_name: str, rows: pd.DataFrame, t: Any, today: dt.date) -
             who += '<div class="also">' + "".join(items) + "</div>"
         codes = r.get("languages") if isinstance(r.get("languages"), list) else []
         lang_names = ", ".join(langs.name(str(c), autonym=True) for c in codes)
-        dist = (
-            t("sheet.km", km=t.format_km(float(r["distance_km"])))
-            if present(r.get("distance_km"))
-            else ""
-        )
+        dist = _short_distance(t, r) if present(r.get("distance_km")) else ""
         body.append(
             f'<tr><th scope="row">{label}</th><td>{who}</td>'
             f'<td class="nowrap">{_phone_html(r.get("phone"))}</td>'
@@ -355,3 +351,17 @@ def _directory_page(rows: pd.DataFrame, t: Any, today: dt.date) -> str:
 
 def bundle_html(bundle: Bundle, path: Path) -> None:
     path.write_text(render_sheets(bundle), encoding="utf-8")
+
+
+def _short_distance(t, r) -> str:
+    """The table cell in the sheet's language: '0.8 mi away' (or '1.2 km' with
+    ``distance_unit = "km"``) for an exact placement; 'about 1 mi away, ZIP area' for an
+    approximate one."""
+    from assetmap.units import display_unit, is_approximate, to_unit
+
+    quality = r.get("geocode_quality")
+    if is_approximate(quality):
+        return t.distance(float(r["distance_km"]), quality)
+    if display_unit() == "km":
+        return t("sheet.km", km=t.format_km(to_unit(float(r["distance_km"]), "km")))
+    return t.distance(float(r["distance_km"]))  # miles, in the sheet's language
