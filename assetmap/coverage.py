@@ -41,6 +41,7 @@ __all__ = [
     "GAP_REASONS",
     "gaps",
     "gaps_by_district",
+    "need_coverage",
     "e2sfca",
     "step_weights",
     "accessibility",
@@ -161,6 +162,54 @@ def gaps(
         .drop(columns=["_o", "_k"])
         .reset_index(drop=True)
     )
+
+
+def need_coverage(
+    ctx: AnalysisContext,
+    *,
+    school_ids: Iterable[str] | None = None,
+    n_schools: int | None = None,
+) -> pd.DataFrame:
+    """Honest coverage per need over the **surveyed** schools only.
+
+    ``school_ids``: the schools in scope (e.g. a district's; all by default); the surveyed
+    ones among them are those in the context. Per top-level need: ``schools_in_scope``
+    (``n_schools`` or the number of ids), ``schools_surveyed``, ``schools_with_need``
+    (surveyed schools whose families reported it), ``schools_covered`` (of those, with a
+    partner serving it within reach), ``covered_pct`` (over ``schools_with_need``; None when
+    no surveyed school reported the need) and ``surveyed_text`` ("30 of 1,013 schools
+    surveyed"). Unsurveyed schools are never counted as covered.
+    """
+    from assetmap.taxonomy import load_taxonomy
+
+    ids = None if school_ids is None else {str(s) for s in school_ids}
+    sch_ids = ctx.schools["school_id"].astype(str).to_numpy()
+    pos = (
+        np.arange(len(ctx.schools)) if ids is None else np.flatnonzero(np.isin(sch_ids, list(ids)))
+    )
+    in_scope = n_schools if n_schools is not None else (len(ids) if ids is not None else len(pos))
+    surveyed = len(pos)
+    text = f"{surveyed:,} of {in_scope:,} schools surveyed"
+    rows = []
+    for need in load_taxonomy().top_needs:
+        with_need = _schools_with_need(ctx, need, pos) if surveyed else pos
+        if len(with_need):
+            covered = int(need_summary(ctx, need).served[with_need].sum())
+            pct = round(100.0 * covered / len(with_need), 1)
+        else:
+            covered, pct = 0, None
+        rows.append(
+            {
+                "need": need,
+                "schools_in_scope": in_scope,
+                "schools_surveyed": surveyed,
+                "schools_with_need": int(len(with_need)),
+                "schools_covered": covered,
+                "covered_pct": pct,
+                "surveyed_text": text,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _none_for_missing(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

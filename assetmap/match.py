@@ -842,7 +842,10 @@ def _explain_column(ctx: AnalysisContext, col: dict, partner: np.ndarray) -> lis
 
     names = pc["name"][uniq]
     head = per_partner(f"{x} serves " for x in names.tolist())
-    langs_p = per_partner(f"; languages {x} cover " for x in lang_txt.tolist())
+    langs_p = per_partner(
+        f"; languages {x} cover " if k else "; languages not recorded (unknown, not English-only): "
+        for x, k in zip(lang_txt.tolist(), ctx.lang_known[uniq].tolist(), strict=True)
+    )
     cap_p = per_partner(f"; {c} -> capacity " for c in cap_txt.tolist())
     tail = per_partner(
         f"; verified: {a} -> {b}; MOU {m} -> {c}. Score = ({w_txt[0]}"
@@ -859,6 +862,11 @@ def _explain_column(ctx: AnalysisContext, col: dict, partner: np.ndarray) -> lis
     cov = col["language_coverage"].astype(float)
     est = col["language_coverage_estimated"].astype(bool)
     pct = fixed_text(cov * 100, 0) + np.where(est, "% (estimated: small counts hidden)", "%")
+    known = ctx.lang_known[partner]
+    if not known.all():  # unknown languages: the share covered for sure (see _explain)
+        c = UNKNOWN_LANGUAGE_CREDIT
+        sure = fixed_text(np.clip((cov - c) / (1.0 - c), 0.0, None) * 100, 0) + "%"
+        pct = np.where(known, pct, sure)
     decay = fixed_text(col["distance_decay"], 2)
     cov2 = fixed_text(cov, 2)
     capp = fixed_text(col["capacity_part"], 2)
@@ -878,11 +886,15 @@ def _explain_column(ctx: AnalysisContext, col: dict, partner: np.ndarray) -> lis
     )
     dist_t = fixed_text(dist, 1)
     w1, w2 = f" + {w_txt[1]}", f" + {w_txt[2]}"
-    mid = " of the need's families -> language "
+    mid = np.where(
+        known,
+        " of the need's families -> language ",
+        " of the need's families are covered for sure, the rest counted at half -> language ",
+    ).tolist()
     # fewer than 30 pieces per f-string: CPython builds it directly (no list + join)
     return [
-        f"{h}{lab}{d}{rt}{dc}{lp}{pc}{mid}{c2}{cp_}{cp}{tl}{dc}{w1}{c2}{w2}{cp}{en}{sc}"
-        for h, lab, d, rt, dc, lp, pc, c2, cp_, cp, tl, en, sc in zip(
+        f"{h}{lab}{d}{rt}{dc}{lp}{pc}{md}{c2}{cp_}{cp}{tl}{dc}{w1}{c2}{w2}{cp}{en}{sc}"
+        for h, lab, d, rt, dc, lp, pc, md, c2, cp_, cp, tl, en, sc in zip(
             head,
             labels.tolist(),
             dist_t.tolist(),
@@ -890,6 +902,7 @@ def _explain_column(ctx: AnalysisContext, col: dict, partner: np.ndarray) -> lis
             decay.tolist(),
             langs_p,
             pct.tolist(),
+            mid,
             cov2.tolist(),
             cap_p,
             capp.tolist(),

@@ -716,8 +716,11 @@ def test_coverage_counts_surveyed_schools_only():
     school = _hartford_school()
     p = Principal("test-leader", "leader", districts=frozenset({str(school["district_id"])}))
     cov = analysis.coverage_per_need(p, str(school["district_id"]))
-    assert len(cov) and cov["covered_pct"].between(0, 100).all()
+    assert len(cov) and cov["covered_pct"].dropna().between(0, 100).all()
     assert cov["covered_pct"].min() < 100  # not ~100 % for every need any more
+    # over the surveyed schools whose families reported the need (none reported: no figure)
+    assert (cov["schools_with_need"] <= cov["schools_surveyed"]).all()
+    assert cov["covered_pct"].isna().eq(cov["schools_with_need"] == 0).all()
 
 
 MD_PAYLOAD = "![x](http://127.0.0.1:9/pixel.png) [click](http://evil.example) **bold**"

@@ -201,3 +201,31 @@ def test_bad_input_exits_2_without_traceback(capsys, argv, needle):
     assert code == 2
     assert needle in err
     assert "Traceback" not in err
+
+
+def test_hartford_gaps_tell_missing_data_from_missing_services_and_whom_to_call(capsys):
+    code, out, err = run(capsys, "gaps", "--district", "0640011", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    reasons = {g["reason"] for g in res["gaps"]}
+    assert reasons <= {"no_partner_within_reach", "language_not_offered", "language_unknown"}
+    # no shipped partner has languages recorded: language gaps are data gaps, not deserts
+    assert "language_unknown" in reasons and "language_not_offered" not in reasons
+    cov = res["coverage"]
+    assert {c["surveyed_text"] for c in cov} == {"8 of 39 schools surveyed"}
+    assert all(c["schools_with_need"] <= 8 for c in cov)
+    comp = {c["category"]: c for c in res["completeness"]}
+    assert comp["(all)"]["pct_languages"] == 0.0 and comp["(all)"]["pct_phone"] > 0
+    code, out, err = run(capsys, "calllist", "--district", "0640011", "--json", "--limit", "5")
+    assert code == 0, err
+    calls = json.loads(out)
+    assert calls["language_unknown_gaps"] == sum(
+        g["reason"] == "language_unknown" for g in res["gaps"]
+    )
+    top = calls["call_list"]
+    assert len(top) == 5 and [r["rank"] for r in top] == [1, 2, 3, 4, 5]
+    assert all(r["phone"] for r in top)  # callable partners first
+    assert all("languages" in r["missing"] for r in top)
+    assert [r["gaps_resolvable"] for r in top] == sorted(
+        (r["gaps_resolvable"] for r in top), reverse=True
+    )

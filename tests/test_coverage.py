@@ -236,3 +236,62 @@ def test_matching_scores_unknown_languages_as_unknown_not_english_only():
     assert unknown["language_coverage"] == pytest.approx(12 / 27 + 0.5 * 15 / 27)
     assert unknown["score"] > english["score"]
     assert "languages not recorded (unknown, not English-only)" in unknown["explain"]
+
+
+# ------------------------------------------- honest coverage, completeness and the call list
+
+
+def test_coverage_counts_surveyed_schools_only():
+    from assetmap.coverage import need_coverage
+    from assetmap.match import prepare
+
+    ctx = prepare(partners_index=world.index(), profile=world.profile(), schools=world.schools())
+    # the district has 1,013 schools; 3 have survey data: never count the others as covered
+    cov = need_coverage(ctx, n_schools=1013).set_index("need")
+    assert set(cov["surveyed_text"]) == {"3 of 1,013 schools surveyed"}
+    assert (cov["schools_surveyed"] == 3).all()
+    food = cov.loc["food"]
+    assert food["schools_with_need"] >= 1
+    assert food["covered_pct"] == pytest.approx(
+        100.0 * food["schools_covered"] / food["schools_with_need"], abs=0.05
+    )
+    legal = cov.loc["legal"]  # Alpha reported legal help; the only legal aid is 60 km away
+    assert legal["schools_covered"] == 0 and legal["covered_pct"] == 0.0
+    d1 = need_coverage(ctx, school_ids=["S_A", "S_B", "X1", "X2"], n_schools=4)
+    assert set(d1["surveyed_text"]) == {"2 of 4 schools surveyed"}
+    d1 = d1.set_index("need")
+    assert pd.isna(d1.loc["transportation", "covered_pct"])  # nobody reported it: no figure
+    assert d1.loc["tutoring", "covered_pct"] == 100.0
+
+
+def test_completeness_shares_per_category():
+    from assetmap.completeness import completeness
+
+    p = world.partners()
+    p.loc[p["partner_id"] == "p_food_es", "hours"] = "Mon 9-12"
+    out = completeness(p).set_index("category")
+    row = out.loc["human_services"]
+    assert row["partners"] == 6 and row["with_languages"] == 6 and row["with_phone"] == 6
+    assert row["with_hours"] == 1 and row["pct_hours"] == pytest.approx(16.7)
+    assert row["with_last_verified"] == 4
+    assert out.loc["(all)", "partners"] == 6
+
+
+def test_call_list_ranks_partners_whose_languages_would_close_gaps():
+    from assetmap.completeness import call_list
+    from assetmap.match import prepare
+
+    index = _with_tutor(None)  # an unrecorded tutoring partner next to Beta School
+    ctx = prepare(partners_index=index, profile=world.profile(), schools=world.schools())
+    g = gaps(profile=world.profile(), context=ctx)
+    calls = call_list(ctx, g)
+    assert list(calls["partner_id"]) == ["p_tutor_new"]
+    row = calls.iloc[0]
+    assert row["rank"] == 1 and row["phone"] == "860-000-0001"
+    assert row["missing"] == ["languages", "hours"]
+    assert row["gaps_resolvable"] == 1 and row["languages_to_ask"] == ["so"]
+    # nothing to call about once every partner in reach has its languages recorded
+    ctx2 = prepare(
+        partners_index=_with_tutor("en"), profile=world.profile(), schools=world.schools()
+    )
+    assert call_list(ctx2, gaps(profile=world.profile(), context=ctx2)).empty

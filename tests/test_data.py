@@ -174,6 +174,19 @@ def test_every_layer_has_its_as_of_date_and_old_child_care_is_marked(partners):
     }
     cc = partners[prefix == "oec"]
     assert pd.to_datetime(cc["license_expiration"]).max() < pd.Timestamp("2020-01-01")
+    # stale by vintage (settings.source_stale_after_days, 5 years): the 2016 licences and
+    # the c. 2019 college list; not the 2022 libraries, 2023 hospitals or 2026 IRS rows
+    import datetime as dt
+
+    from assetmap._fresh import source_stale_flags
+
+    stale = pd.Series(
+        source_stale_flags(partners["as_of"], today=dt.date(2026, 12, 6)), index=partners.index
+    )
+    assert stale.groupby(prefix).all().to_dict() == {
+        "hifld-hosp": False, "ipeds": True, "irs": False, "oec": True, "pls": False,
+    }  # fmt: skip
+    assert stale.groupby(prefix).any().to_dict() == stale.groupby(prefix).all().to_dict()
 
 
 def test_zip_codes_are_five_character_text_in_the_files():

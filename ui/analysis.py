@@ -141,28 +141,22 @@ def partners_per_category(principal: Principal, district_id: str | None) -> pd.D
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _coverage(key: str, who: cache.PrincipalKey, district_id: str | None) -> pd.DataFrame:
+    from assetmap.coverage import need_coverage
+
     tax = cache.taxonomy()
     sch = _district_view(key, who, district_id).schools
-    # Over the surveyed schools only: a school without survey answers has no known needs,
-    # so it can have no gap and would count as covered (every need read ~100 %).
-    surveyed = set(sch["school_id"].astype(str)) & set(profile().school_ids)
-    n = len(surveyed)
-    if n == 0:
-        return pd.DataFrame({"need": pd.Series(dtype=str), "covered_pct": pd.Series(dtype=float)})
-    g = _gaps(key, who)
-    g = g[(g["gap_kind"] == "need") & g["school_id"].astype(str).isin(surveyed)]
-    rows = []
-    for code in tax.top_needs:
-        gap_schools = g.loc[g["need"] == code, "school_id"].nunique()
-        rows.append(
-            {"need": tax.label(code), "covered_pct": round(100.0 * (n - gap_schools) / n, 1)}
-        )
-    return pd.DataFrame(rows)
+    cov = need_coverage(
+        _context(key, who), school_ids=sch["school_id"].astype(str), n_schools=len(sch)
+    )
+    cov.insert(0, "code", cov["need"])
+    cov["need"] = cov["code"].map(tax.label)
+    return cov
 
 
 def coverage_per_need(principal: Principal, district_id: str | None) -> pd.DataFrame:
-    """Per need: % of the surveyed schools with a partner serving it within reach (empty
-    when no school of the view has survey answers)."""
+    """Per need, over the surveyed schools whose families reported it: % with a partner
+    serving it within reach (``assetmap.coverage.need_coverage``; ``surveyed_text`` says
+    how many of the district's schools were surveyed)."""
     return _coverage(cache.data_key(), cache.who(principal), district_id)
 
 
@@ -176,8 +170,14 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
             "Families' language": gaps["language"].map(
                 lambda c: langs.name(str(c)) if isinstance(c, str) and c else "(any)"
             ),
-            "Gap": gaps["gap_kind"].map(
-                {"need": "no partner within reach", "language": "none in this language"}
+            "Gap": (gaps["reason"] if "reason" in gaps.columns else gaps["gap_kind"]).map(
+                {
+                    "no_partner_within_reach": "no partner within reach",
+                    "language_not_offered": "none offers this language",
+                    "language_unknown": "languages not recorded: call to check",
+                    "need": "no partner within reach",
+                    "language": "none in this language",
+                }
             ),
             "Families": gaps["families_display"],
             "Reach (mi)": (pd.to_numeric(gaps["reach_km"]) / KM_PER_MILE).round(1),

@@ -38,12 +38,20 @@ widgets.show_map(
     analysis.district_map(principal, did, need=need, language=lang), height=560, key="dm_map"
 )
 
-n_schools = len(view.schools)
+coverage = analysis.coverage_per_need(principal, did)
+surveyed = int(coverage["schools_surveyed"].iloc[0]) if len(coverage) else 0
 with_gap = gaps["school_id"].nunique() if len(gaps) else 0
 k1, k2, k3 = st.columns(3)
 k1.metric("Partners", f"{len(view.partners):,}")
-k2.metric("Schools", f"{n_schools:,}")
-k3.metric(f"Schools with a gap: {cache.taxonomy().label(need)}", f"{with_gap:,}")
+k2.metric("Schools surveyed", f"{surveyed:,} of {len(view.schools):,}")
+k3.metric(f"Surveyed schools with a gap: {cache.taxonomy().label(need)}", f"{with_gap:,}")
+if len(gaps) and "reason" in gaps.columns:
+    unknown = int((gaps["reason"] == "language_unknown").sum())
+    missing = len(gaps) - unknown
+    st.caption(
+        f"{missing:,} gaps where the service or language is missing; {unknown:,} where the "
+        "partners' languages are not recorded (a phone call may close them: `assetmap calllist`)."
+    )
 
 ch1, ch2 = st.columns(2)
 with ch1:
@@ -54,11 +62,12 @@ with ch1:
 with ch2:
     st.subheader("Coverage per need")
     st.caption(
-        "Share of the surveyed schools (those with family survey answers) with at least one "
-        "partner within reach for the need; schools without a survey have unknown needs."
+        f"{coverage['surveyed_text'].iloc[0] if len(coverage) else 'No schools surveyed'}. "
+        "Share of the surveyed schools whose families reported the need with at least one "
+        "partner within reach (schools without survey data are not counted)."
     )
     st.altair_chart(
-        widgets.hbar(analysis.coverage_per_need(principal, did), "need", "covered_pct", pct=True)
+        widgets.hbar(coverage.dropna(subset=["covered_pct"]), "need", "covered_pct", pct=True)
     )
 
 with st.expander("Outcome targets (programs)"):

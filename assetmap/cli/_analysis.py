@@ -24,6 +24,7 @@ _EXAMPLES = {
     "needs": "assetmap needs --survey survey.csv --json",
     "match": "assetmap match --school 0640611 --json",
     "gaps": "assetmap gaps --district 0640011",
+    "calllist": "assetmap calllist --district 0640011",
     "network": "assetmap network --school 'Burns Latino Studies Academy' --out network.xlsx",
     "export": "assetmap export --out partners.gpkg",
 }
@@ -99,6 +100,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     _travel_args(p)
     _engine_args(p)
     p.set_defaults(handler=_gaps)
+
+    p = sub.add_parser(
+        "calllist",
+        help="partners to call first: missing language/hours data behind the most gaps",
+        description="Partners whose missing language (or hours) data would resolve the most "
+        "language_unknown gaps, with phone numbers, plus the data completeness per category. "
+        "Example: " + _EXAMPLES["calllist"],
+    )
+    _survey_args(p)
+    p.add_argument("--district", help="district id or name (default: every surveyed school)")
+    p.add_argument("--limit", type=int, default=25, help="at most this many partners (25)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_calllist)
 
     p = sub.add_parser(
         "network",
@@ -387,8 +401,18 @@ def _gaps(args: argparse.Namespace) -> int:
         g = gaps(ids, profile=profile, context=ctx)
     roll = gaps_by_district(g)
     if args.json:
-        _dump({"gaps": _records(g), "by_district": _records(roll)})
+        _dump(
+            {
+                "gaps": _records(g),
+                "by_district": _records(roll),
+                "coverage": _records(_honest_coverage(args, ctx, schools, ids)),
+                "completeness": _records(_district_completeness(args, ctx, schools, ids)),
+            }
+        )
         return 0
+    cov = _honest_coverage(args, ctx, schools, ids)
+    if len(cov):
+        print(f"{cov['surveyed_text'].iloc[0]}; coverage is computed over those only.")
     if g.empty:
         print("No gaps: every reported need has a partner within reach.")
         return 0
@@ -437,6 +461,97 @@ def _gaps_in_minutes(args: argparse.Namespace, ctx, ids) -> int:
                 f"  no {what} within a {r.reach_minutes:g}-minute {verb} "
                 f"(families {r.families_display}; {near})"
             )
+    return 0
+
+
+def _scope_ids(args, schools) -> list[str] | None:
+    """All schools of ``--district`` (surveyed or not); None = the whole state."""
+    if getattr(args, "district", None):
+        did = _district_id(args.district, schools)
+        return (
+            schools.loc[schools["district_id"].astype(str) == did, "school_id"].astype(str).tolist()
+        )
+    return None
+
+
+def _honest_coverage(args, ctx, schools, ids) -> pd.DataFrame:
+    """Coverage per need over the surveyed schools ("30 of 1,013 schools surveyed")."""
+    from assetmap.coverage import need_coverage
+
+    scope = _scope_ids(args, schools)
+    if scope is None and getattr(args, "school", None):
+        scope = list(ids or [])
+    n = len(scope) if scope is not None else len(schools)
+    return need_coverage(ctx, school_ids=scope, n_schools=n)
+
+
+def _district_completeness(args, ctx, schools, ids) -> pd.DataFrame:
+    """Completeness per category of the partners within the largest reach of the schools in
+    scope (the partners their families could be sent to)."""
+    from assetmap.completeness import completeness
+    from assetmap.index import haversine_km
+
+    p = ctx.index.partners
+    scope = _scope_ids(args, schools) or ids
+    sch = schools if scope is None else schools[schools["school_id"].astype(str).isin(scope)]
+    if scope is None or len(sch) == 0:
+        out = completeness(p)
+    else:
+        reach = ctx.settings.max_reach_km
+        lat, lon = ctx.index.lat, ctx.index.lon
+        near = np.zeros(len(p), dtype=bool)
+        for pt in sch.geometry:
+            if pt is None or pt.is_empty:
+                continue
+            near |= haversine_km(pt.y, pt.x, lat, lon) <= reach
+        out = completeness(p[near])
+    out.insert(0, "district_id", _district_id(args.district, schools) if args.district else None)
+    return out
+
+
+def _calllist(args: argparse.Namespace) -> int:
+    from assetmap.completeness import call_list
+    from assetmap.coverage import gaps
+
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be at least 1, got {args.limit}")
+    ws = _workspace(args)
+    schools = ws.schools()
+    profile = _profile(args.survey, schools, ws)
+    ctx = _context(args, ws, schools, profile)
+    ids = None
+    if args.district:
+        did = _district_id(args.district, schools)
+        ids = ctx.schools.loc[ctx.schools["district_id"].astype(str) == did, "school_id"].tolist()
+        if not ids:
+            raise InputError(f"district {did} has no surveyed schools")
+    g = gaps(ids, profile=profile, context=ctx)
+    calls = call_list(ctx, g).head(args.limit)
+    comp = _district_completeness(args, ctx, schools, ids)
+    unknown = int((g["reason"] == "language_unknown").sum()) if len(g) else 0
+    if args.json:
+        _dump(
+            {
+                "language_unknown_gaps": unknown,
+                "call_list": _records(calls),
+                "completeness": _records(comp),
+            }
+        )
+        return 0
+    print(f"{unknown} gaps rest on partners whose languages are not recorded.")
+    for r in calls.itertuples():
+        phone = r.phone if isinstance(r.phone, str) and r.phone else "no phone on record"
+        print(
+            f"{r.rank:3d}. {r.name} ({r.city}) - {phone}: ask {' and '.join(r.missing)}; "
+            f"could close {r.gaps_resolvable} gap(s) at {r.schools} school(s) "
+            f"[{', '.join(r.needs)}; {', '.join(r.languages_to_ask)}]"
+        )
+    allrow = comp[comp["category"] == "(all)"].iloc[0]
+    print(
+        f"Data completeness ({int(allrow['partners']):,} partners in reach): languages "
+        f"{allrow['pct_languages']:g} %, hours {allrow['pct_hours']:g} %, phone "
+        f"{allrow['pct_phone']:g} %, verified {allrow['pct_last_verified']:g} %"
+    )
     return 0
 
 

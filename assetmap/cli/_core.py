@@ -7,6 +7,7 @@ import json
 import sys
 
 from assetmap._errors import InputError
+from assetmap._fresh import source_stale_flags
 from assetmap.model import is_example, partners_to_records
 from assetmap.units import distance_text, placement_label
 
@@ -29,6 +30,7 @@ JSON_FIELDS = (
     "service_inferred",
     "geocode_quality",
     "placement",
+    "as_of",
     "example",
     "source",
 )
@@ -159,6 +161,10 @@ def _near(args: argparse.Namespace) -> int:
         r["geocode_quality"] = quality
         r["placement"] = placement_label(quality)
         r["distance"] = distance_text(r.get("distance_km"), quality)
+    stale = source_stale_flags([r.get("as_of") for r in records])
+    for r, st in zip(records, stale, strict=True):  # the source layer's vintage
+        r["as_of"] = str(r["as_of"])[:10] if r.get("as_of") is not None else None
+        r["source_stale"] = st
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
-from assetmap._fresh import stale_flags
+from assetmap._fresh import source_stale_flags, stale_flags
 from assetmap.model import CRS, EXAMPLE_SOURCE_PREFIX, PARTNER_COLUMNS, conform_partners
 
 __all__ = [
@@ -201,6 +201,11 @@ def _prepare_partners(partners: pd.DataFrame | None) -> gpd.GeoDataFrame:
         out["stale"] = [_truthy(v) for v in out["stale"]]
     else:
         out.insert(pos + 1, "stale", stale_flags(out["last_verified"]))
+    if "as_of" in out.columns and "source_stale" not in out.columns:
+        # the source layer's vintage (e.g. the 2016 child-care licences): stale to trust
+        exp = out["license_expiration"] if "license_expiration" in out.columns else None
+        out.insert(list(out.columns).index("stale") + 1, "source_stale",
+                   source_stale_flags(out["as_of"], exp))  # fmt: skip
     return out.reset_index(drop=True)
 
 

@@ -82,6 +82,7 @@ PARTNER_FIELDS: tuple[Field, ...] = (
     Field("mou_status", choices=("none", "prospective", "active", "expired"), default="none"),
     Field("last_verified", "date", public=_P),
     Field("source"),
+    Field("as_of", "date", public=_P),  # the source layer's as-of date (its vintage)
     Field("example", "bool", public=_P, default=False),  # the fictional seeded examples
     Field("published", "bool", default=True),  # False: staff-only record
     Field("sensitive", "bool", default=False),  # True: address never shown publicly
