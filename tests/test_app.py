@@ -297,6 +297,11 @@ def test_district_map_page_for_a_leader():
     at.selectbox(key="dm_language").set_value(at.selectbox(key="dm_language").options[1]).run()
     assert not at.exception
     assert at.metric
+    # honest figures: how many of the district's schools have survey data
+    surveyed = {m.label: m.value for m in at.metric}["Schools surveyed"]
+    assert surveyed == "8 of 39"
+    assert any("8 of 39 schools surveyed" in c.value for c in at.caption)
+    assert any("languages are not recorded" in c.value for c in at.caption)
 
 
 def test_network_page_builds_and_offers_every_download():
