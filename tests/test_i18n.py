@@ -41,7 +41,7 @@ find.map_heading find.privacy_note find.when_label find.when_any find.when_eveni
 find.when_summer find.programs_heading find.online find.free find.walk_minutes
 find.walk_minutes_estimated sheet.title sheet.subtitle sheet.need sheet.partner
 sheet.phone sheet.address sheet.languages sheet.hours sheet.distance sheet.footer
-sheet.example_notice sheet.generated sheet.no_partner sheet.example_badge sheet.km
+sheet.example_notice sheet.generated sheet.no_partner sheet.example_badge sheet.km sheet.mi
 """.split()
 CONTRACT_FIELDS = {
     "find.results_count": {"n"},
@@ -56,6 +56,7 @@ CONTRACT_FIELDS = {
     "sheet.title": {"school"},
     "sheet.generated": {"date"},
     "sheet.km": {"km"},
+    "sheet.mi": {"mi"},
 }
 REQUIRED = ("en", "es", "pt", "ht", "ar", "zh", "pl")
 AUTONYMS = {
@@ -73,6 +74,8 @@ SAME_AS_ENGLISH = {
     ("pt", "categories", "anchor_hospital"),  # "Hospital"
     # "{km} km": the symbol km is the same in these languages
     *((c, "strings", "sheet.km") for c in ("es", "pt", "ht", "pl", "vi", "sq")),
+    # "{mi} mi": the US abbreviation mi is used as is in these languages
+    *((c, "strings", "sheet.mi") for c in ("es", "pt", "ht")),
 }
 TABLES = ("strings", "needs", "categories")
 OTHERS = [c for c in catalog_codes() if c != "en"]

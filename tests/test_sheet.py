@@ -148,8 +148,8 @@ def test_sensitive_partner_address_never_on_the_sheet():
 
 
 @pytest.mark.parametrize(
-    ("code", "badge", "unit"), [("ar", "مثال (خيالي)", "كم"), ("vi", "VÍ DỤ (hư cấu)", "km")]
-)
+    ("code", "badge", "unit"), [("ar", "مثال (خيالي)", "ميل"), ("vi", "VÍ DỤ (hư cấu)", "dặm")]
+)  # miles by default (settings.distance_unit)
 def test_badge_and_distance_unit_are_in_the_sheet_language(code, badge, unit):
     p = partners()
     p["example"] = True

@@ -354,7 +354,7 @@ def bundle_html(bundle: Bundle, path: Path) -> None:
 
 
 def _short_distance(t, r) -> str:
-    """The table cell in the sheet's language: '0.8 mi away' (or '1.2 km' with
+    """The table cell in the sheet's language: '0.8 mi' (or '1.2 km' with
     ``distance_unit = "km"``) for an exact placement; 'about 1 mi away, ZIP area' for an
     approximate one."""
     from assetmap.units import display_unit, is_approximate, to_unit
@@ -364,4 +364,4 @@ def _short_distance(t, r) -> str:
         return t.distance(float(r["distance_km"]), quality)
     if display_unit() == "km":
         return t("sheet.km", km=t.format_km(to_unit(float(r["distance_km"]), "km")))
-    return t.distance(float(r["distance_km"]))  # miles, in the sheet's language
+    return t("sheet.mi", mi=t.format_km(to_unit(float(r["distance_km"]), "mi")))
