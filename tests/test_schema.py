@@ -494,15 +494,12 @@ def test_a_canonical_column_wins_silently_over_its_synonyms():
     assert rep.problems == []
 
 
-def test_shipped_partners_validate_cleanly_and_fast():
-    import time
-
+def test_shipped_partners_validate_cleanly():
+    # speed is measured in benchmarks/, not asserted here (a loaded CI machine is not a clock)
     from assetmap.io import read_geo
 
     frame, rep = read_geo(Path(__file__).parent.parent / "data" / "ct" / "partners.geojson")
-    start = time.perf_counter()
     gdf, rep = normalize_partners(frame, report=rep)
-    assert time.perf_counter() - start < 5
     assert rep.errors == [] and rep.rows_loaded == len(frame) > 1000
     assert gdf["partner_id"].is_unique
 
