@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import sys
 from pathlib import Path
@@ -233,23 +232,14 @@ def _profile(path: str | None, schools, ws=None):
     if not Path(path).is_file():
         raise InputError(f"--survey {path}: no such file. Give the path of a CSV or .xlsx survey.")
     profile, report = load_profile(path, schools=schools)
-    # The shipped demo survey keeps a few ambiguous answers on purpose (a bare "Creole"):
-    # its warnings are listed with --verbose only; a survey the user gives is always reported.
-    shipped = path is None and not logging.getLogger().isEnabledFor(logging.INFO)
-    warnings = [] if shipped else report.warnings
-    for p in warnings[:20]:
+    for p in report.warnings[:20]:
         sys.stderr.write(f"warning: {p.describe()}\n")
-    if len(warnings) > 20:
-        sys.stderr.write(f"warning: … {len(warnings) - 20} more warnings\n")
+    if len(report.warnings) > 20:
+        sys.stderr.write(f"warning: … {len(report.warnings) - 20} more warnings\n")
     for p in report.errors[:20]:
         sys.stderr.write(f"error: {p.describe()}\n")
     if profile.synthetic:
-        extra = (
-            f"; {len(report.warnings)} answer(s) not recognised (--verbose lists them)"
-            if shipped and report.warnings
-            else ""
-        )
-        sys.stderr.write(f"note: this survey is SYNTHETIC (demo data, not real families){extra}\n")
+        sys.stderr.write("note: this survey is SYNTHETIC (demo data, not real families)\n")
     return profile
 
 
