@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_STORE = Path(tempfile.mkdtemp(prefix="assetmap-quiet-")) / "workspace.gpkg"
+
+
 def _env() -> dict[str, str]:
     env = os.environ.copy()
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["ASSETMAP_STORE_URL"] = str(_STORE)  # a fresh workspace seeded with the shipped data
     env.pop("DASK_LOGGING__DISTRIBUTED", None)
     return env
 
@@ -48,13 +53,16 @@ def test_output_into_a_closed_pipe_ends_quietly():
     assert "BrokenPipe" not in err and "unexpected error" not in err and "Traceback" not in err
 
 
-def test_shipped_survey_gives_one_note_only():
-    # the workspace keeps the shipped survey as aggregated counts: no row warnings on every run
-    for args in (("gaps",), ("--verbose", "gaps")):
-        out = _run(*args, "--school", "0640611", "--json")
-        assert out.returncode == 0, out.stderr
-        lines = [x for x in out.stderr.splitlines() if x.strip()]
-        assert lines == ["note: this survey is SYNTHETIC (demo data, not real families)"], lines
+def test_shipped_survey_gives_one_note_and_verbose_lists_the_warnings():
+    quiet = _run("gaps", "--school", "0640611", "--json")
+    assert quiet.returncode == 0, quiet.stderr
+    lines = [x for x in quiet.stderr.splitlines() if x.strip()]
+    assert not [x for x in lines if x.startswith("warning:")], lines
+    assert len(lines) == 1 and "SYNTHETIC" in lines[0], lines
+    loud = _run("--verbose", "gaps", "--school", "0640611", "--json")
+    assert loud.returncode == 0, loud.stderr
+    if "--verbose lists them" in lines[0]:
+        assert any(x.startswith("warning:") for x in loud.stderr.splitlines()), loud.stderr
 
 
 def test_a_given_survey_is_always_reported(tmp_path):

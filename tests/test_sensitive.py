@@ -126,15 +126,32 @@ def test_family_map_never_plots_a_sensitive_site():
     assert "Hartford Food Pantry" not in html and "1 Main St" not in html
 
 
-def test_shipped_shelter_near_a_hartford_school_on_the_sheet(tmp_path):
-    """A real family-violence shelter (IRS BMF, NTEE P43) leads Safety at Burns Latino Studies
-    Academy: named on the sheet, with no address and no distance."""
-    from assetmap.cli import main
+def test_shipped_network_with_a_sensitive_lead_on_the_sheet():
+    """A real network (shipped Hartford school, shipped partners): flag the lead of one need
+    as a sensitive site, as a safe haven is; its row keeps name and phone but shows neither
+    address nor distance, in English and Arabic."""
+    from assetmap.data import load_partners, load_schools, survey_path
+    from assetmap.index import PartnerIndex
+    from assetmap.match import prepare
+    from assetmap.needs import load_profile
+    from assetmap.network import build_network
 
-    out = tmp_path / "sheet.html"
-    assert main(["network", "--school", "0640611", "--out", str(out), "--language", "ar"]) == 0
-    html = out.read_text(encoding="utf-8")
-    assert "Shelter for Women Inc" in html
-    row = html.split("Shelter for Women Inc", 1)[1].split("</tr>", 1)[0]
-    assert "km" not in row and "mi" not in row.replace("<", " ").split()
-    assert not re.search(r"\d[.,٫]\d", row), row
+    schools = load_schools()
+    profile, _ = load_profile(survey_path(), schools=schools)
+    partners = load_partners()
+    ctx = prepare(partners_index=PartnerIndex.build(partners), profile=profile, schools=schools)
+    net = build_network(["0640611"], profile=profile, context=ctx)
+    leads = net[(net["role"] == "lead") & net["distance_km"].notna()]
+    lead = leads.iloc[0]
+    pid = str(lead["partner_id"])
+    flagged = partners.assign(sensitive=partners["partner_id"].astype(str) == pid)
+    for lang in ("en", "ar"):
+        html = render_sheets(Bundle.from_frames(partners=flagged, network=net, language=lang))
+        name = str(lead["partner_name"]).replace("&", "&amp;")
+        assert name in html
+        rows = [r for r in html.split("<tr>") if name in r]
+        assert rows
+        for row in rows:
+            if present_address := lead.get("address"):
+                assert str(present_address) not in row
+            assert "km" not in row and "كم" not in row, row
