@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
 ]
 XSS_NAME = "<img src=x onerror=alert(1)> <script>window.__pwned=1</script>"
 XSS_ID = "TEST-XSS-1"
+SHELTER_ID = "TEST-SHELTER-1"
+SHELTER_NAME = "Example: E2E Safe Haven Shelter (fictional)"
 #: A point inside Hartford ZIP 06106 (Frog Hollow), so a 06106 food search finds it.
 XSS_POINT = (-72.6869, 41.7568)
 PASSWORDS = {
@@ -101,6 +103,35 @@ def e2e_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "type": "Feature",
             "properties": props,
             "geometry": {"type": "Point", "coordinates": list(XSS_POINT)},
+        }
+    )
+    # a fictional safe haven next to Burns Latino Studies Academy (0640611): sensitive, so
+    # every family-facing output shows it by phone only (no address, point or distance)
+    shelter = {k: None for k in fc["features"][0]["properties"]}
+    shelter.update(
+        {
+            "partner_id": SHELTER_ID,
+            "name": SHELTER_NAME,
+            "category": "human_services",
+            "services": "safety;safety.domestic_violence;housing;housing.shelter",
+            "languages": "en;es",
+            "address": "12 Hidden Lane",
+            "city": "Hartford",
+            "state": "CT",
+            "postal_code": "06106",
+            "phone": "860-555-0145",
+            "hours": "24/7 hotline",
+            "published": True,
+            "sensitive": True,
+            "example": True,
+            "source": "EXAMPLE (fictional) e2e safe haven",
+        }
+    )
+    fc["features"].append(
+        {
+            "type": "Feature",
+            "properties": shelter,
+            "geometry": {"type": "Point", "coordinates": [-72.6915, 41.7620]},
         }
     )
     path.write_text(json.dumps(fc), encoding="utf-8")
