@@ -81,7 +81,10 @@ def test_coordinator_adds_a_parent_academy_and_families_find_it_in_the_evening(
         shot(fam, "framework_find_help_evening")
         fam.get_by_role("radio", name=re.compile("Weekends")).first.click()
         _settle(fam)
-        assert fam.locator(".am-program").filter(has_text="Parent Academy").count() == 0
+        # wait for the rerun: the card goes once the weekend filter has been applied
+        expect(fam.locator(".am-program").filter(has_text="Parent Academy")).to_have_count(
+            0, timeout=WAIT
+        )
     finally:
         ctx.close()
 
