@@ -50,9 +50,13 @@ def test_family_searches_in_spanish_for_food_near_a_hartford_zip(page: Page, app
     cards = page.locator(".am-card")
     expect(cards.first).to_be_visible(timeout=WAIT)
     assert cards.count() >= 3
-    first = cards.first.inner_text()
-    # a real food program placed at its ZIP area: an approximate distance in miles, said so
-    assert re.search(r"a unas \d+ millas, zona del código postal", first), first
+    # real food programs placed at their ZIP area: an approximate distance in miles, said so
+    # (the test data's exact-placed fictional payload partner may come first)
+    zip_cards = cards.filter(has_text="zona del código postal")
+    expect(zip_cards.first).to_be_visible(timeout=WAIT)
+    for i in range(zip_cards.count()):
+        text = zip_cards.nth(i).inner_text()
+        assert re.search(r"a unas \d+ millas, zona del código postal", text), text
     assert page.locator('.am-card a[href^="https://www.openstreetmap.org/directions"]').count() >= 1
     shot(page, "family_es_food_06106")
 
