@@ -611,8 +611,12 @@ class NeedProfile:
         languages: list[str],
         needs: list[str],
         synthetic: bool = False,
+        best_times: pd.DataFrame | None = None,
     ) -> None:
         self._counts = counts  # school_id, dimension, need, language, count (float)
+        # when families can meet: already aggregated and small-cell suppressed
+        # (assetmap.schedules.best_times_profile); None when the survey has no best_times
+        self._best_times = best_times
         self._schools = schools  # school_id, school_name, district_id (+ lat, lon)
         self._languages = list(languages)
         self._needs = list(needs)
@@ -623,6 +627,11 @@ class NeedProfile:
         return f"NeedProfile({len(self._schools)} schools, synthetic={self.synthetic})"
 
     # ------------------------------------------------------------------ public
+    def best_times(self) -> pd.DataFrame | None:
+        """Published best-times table (school_id, time, families, respondents, suppressed),
+        small cells already hidden; ``None`` when the survey asked no best times."""
+        return None if self._best_times is None else self._best_times.copy()
+
     @property
     def school_ids(self) -> list[str]:
         return self._schools["school_id"].astype(str).tolist()
@@ -923,7 +932,20 @@ def build_profile(responses: pd.DataFrame, *, schools: pd.DataFrame | None = Non
     observed = sorted(set(lang["language"]))
     languages = ["en"] + [x for x in observed if x != "en"]
     synthetic = bool(r["synthetic"].any()) if "synthetic" in r.columns else False
-    return NeedProfile(counts, meta, languages=languages, needs=tax.top_needs, synthetic=synthetic)
+    best_times = None
+    if "best_times" in fam.columns:
+        from assetmap.schedules import best_times_profile
+        from assetmap.settings import get_settings
+
+        best_times = best_times_profile(fam, min_cell=int(get_settings().min_cell))
+    return NeedProfile(
+        counts,
+        meta,
+        languages=languages,
+        needs=tax.top_needs,
+        synthetic=synthetic,
+        best_times=best_times,
+    )
 
 
 def load_profile(

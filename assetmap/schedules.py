@@ -282,7 +282,8 @@ def times_fit(
 def load_best_times(
     source: Any = None, *, schools: pd.DataFrame | None = None, min_cell: int | None = None
 ) -> pd.DataFrame:
-    """The suppressed best-times profile of a survey (default: the shipped synthetic one).
+    """The suppressed best-times profile of a survey file (a workspace keeps it with its need
+    profile: ``Workspace.profile().best_times()``).
 
     Survey rows are read by :func:`assetmap.needs.read_survey` (identifying columns dropped)
     and only the aggregated, suppressed table of :func:`best_times_profile` is returned.
@@ -291,9 +292,9 @@ def load_best_times(
     from assetmap.settings import get_settings
 
     if source is None:
-        from assetmap.data import survey_path
-
-        source = survey_path()
+        raise TypeError("give the survey to read (a path or bytes)")
+    if schools is None:
+        raise TypeError("pass schools= (the workspace's schools) to match the survey against")
     responses, _ = read_survey(source, schools=schools)
     if "best_times" not in responses.columns:
         raise InputError(

@@ -50,6 +50,7 @@ PLACES_TABLE = "places"
 SURVEY_TABLE = "survey_counts"
 SURVEY_SCHOOLS_TABLE = "survey_schools"
 SURVEY_META = "survey"
+SURVEY_BEST_TIMES_TABLE = "survey_best_times"
 SEED_BY = "assetmap (first start)"
 
 
@@ -306,6 +307,7 @@ class Workspace:
                 languages=meta["languages"],
                 needs=meta["needs"],
                 synthetic=bool(meta.get("synthetic")),
+                best_times=_best_times_from_table(self.store.table(SURVEY_BEST_TIMES_TABLE)),
             )
 
         return self._cached("profile", build)
@@ -319,6 +321,20 @@ class Workspace:
         schools = profile._schools  # noqa: SLF001
         self.store.put_table(SURVEY_TABLE, counts, by=by)
         self.store.put_table(SURVEY_SCHOOLS_TABLE, schools, by=by)
+        best = profile.best_times()
+        if best is not None:  # published (suppressed) figures only; hidden cells stored empty
+            best = best.assign(
+                school_id=best["school_id"].astype(str),
+                families=pd.to_numeric(best["families"], errors="coerce").astype(float),
+                respondents=pd.to_numeric(best["respondents"], errors="coerce").astype(float),
+                suppressed=best["suppressed"].astype(int),
+            )
+            self.store.put_table(SURVEY_BEST_TIMES_TABLE, best, by=by)
+        elif self.store.table(SURVEY_BEST_TIMES_TABLE) is not None:
+            empty = pd.DataFrame(
+                {"school_id": [], "time": [], "families": [], "respondents": [], "suppressed": []}
+            )
+            self.store.put_table(SURVEY_BEST_TIMES_TABLE, empty, by=by)
         info = {
             "languages": profile.languages,
             "needs": profile.needs,
@@ -346,6 +362,18 @@ class Workspace:
 
 
 # ---------------------------------------------------------------------- helpers
+def _best_times_from_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The stored best-times table back in the shape best_times_profile returns."""
+    if table is None or table.empty:
+        return None
+    out = pd.DataFrame({"school_id": table["school_id"].astype(str), "time": table["time"]})
+    for col in ("families", "respondents"):
+        vals = pd.to_numeric(table[col], errors="coerce")
+        out[col] = [None if pd.isna(v) else int(v) for v in vals]
+    out["suppressed"] = table["suppressed"].astype(bool).to_numpy()
+    return out.reset_index(drop=True)
+
+
 def _same_location(a: str, b: str) -> bool:
     if is_postgis_url(a) or is_postgis_url(b):
         return a.strip() == b.strip()

@@ -148,7 +148,17 @@ def test_cli_program_framework_outcome_journey(store, capsys):
     )
     code, out, _ = _cli(capsys, "program", "list", "--store", loc, "--open", "evening", "--json")
     assert [p["name"] for p in json.loads(out)] == ["Parent Academy"]
-    # with --school: the school's published best-time shares (shipped synthetic survey) it meets
+    # without a survey in the workspace there is nothing to fit (no shipped-file fallback)
+    code, out, _ = _cli(capsys, "program", "list", "--store", loc, "--school", "0640611", "--json")
+    assert code == 0 and "fits_families_best_times" not in json.loads(out)[0]
+    # once the workspace keeps a survey (here the shipped synthetic one, as `init --survey`
+    # or the Data page would save it): the school's published best-time shares it meets
+    from assetmap.data import load_schools, survey_path
+    from assetmap.needs import load_profile
+    from assetmap.workspace import Workspace
+
+    profile, _ = load_profile(survey_path(), schools=load_schools())
+    Workspace(store).save_profile(profile, by="ana", source=str(survey_path()))
     code, out, _ = _cli(capsys, "program", "list", "--store", loc, "--school", "0640611", "--json")
     fit = json.loads(out)[0]["fits_families_best_times"]
     assert code == 0 and fit.startswith("weekday_evening (") and fit.endswith(" %)")

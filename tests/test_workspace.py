@@ -359,3 +359,27 @@ def test_the_app_school_picker_tells_shared_names_apart():
     finally:
         st.cache_resource.clear()
         get_settings.cache_clear()
+
+
+def test_best_times_are_kept_in_the_workspace_never_read_from_shipped_files(files_ws):
+    """The Programs page and `program list --school` read best times from the workspace's
+    survey aggregates: the shipped survey's figures never show up in another region."""
+    from assetmap.data import load_schools, survey_path
+    from assetmap.schedules import load_best_times
+
+    with Workspace.open(files_ws) as ws:  # the Florida survey asks no best times
+        assert ws.profile() is not None and ws.profile().best_times() is None
+    with Workspace.open() as ws:  # the default workspace, seeded from the shipped survey
+        kept = ws.profile().best_times()
+    direct = load_best_times(survey_path(), schools=load_schools())
+    key = ["school_id", "time"]
+    kept = kept.sort_values(key).reset_index(drop=True)
+    direct = direct.sort_values(key).reset_index(drop=True)
+    assert len(kept) == len(direct) > 0
+    assert kept["suppressed"].tolist() == direct["suppressed"].tolist()
+    for col in ("families", "respondents"):  # hidden cells stay hidden after the round trip
+        assert [None if pd.isna(v) else int(v) for v in kept[col]] == [
+            None if pd.isna(v) else int(v) for v in direct[col]
+        ]
+    with pytest.raises(TypeError):
+        load_best_times()

@@ -604,8 +604,12 @@ def best_times_fit(principal: Any, school_id: str) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=["program", "fits families' best times"])
 
 
-@st.cache_resource(show_spinner=False)
 def _best_times() -> pd.DataFrame:
-    from assetmap.schedules import load_best_times
+    """The workspace's published best-times table (empty when its survey asked none)."""
+    from ui import registry
 
-    return load_best_times(schools=cache.schools())
+    profile = registry.workspace().profile()
+    best = profile.best_times() if profile is not None else None
+    if best is None:
+        return pd.DataFrame(columns=["school_id", "time", "families", "respondents", "suppressed"])
+    return best

@@ -363,12 +363,12 @@ def _program_list(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         progs = list_programs(store, include_retired=args.include_retired)
-    if args.school:
-        progs = [p for p in progs if args.school in (p.get("school_ids") or [])]
-    if args.open:
-        progs = programs_open(progs, parse_open(args.open))
-    if args.school and progs:
-        progs = _with_best_times(progs, args.school)
+        if args.school:
+            progs = [p for p in progs if args.school in (p.get("school_ids") or [])]
+        if args.open:
+            progs = programs_open(progs, parse_open(args.open))
+        if args.school and progs:
+            progs = _with_best_times(progs, args.school, store)
     if args.json:
         _dump(progs)
         return 0
@@ -383,16 +383,17 @@ def _program_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_best_times(progs: list[dict[str, Any]], school: str) -> list[dict[str, Any]]:
+def _with_best_times(progs: list[dict[str, Any]], school: str, store: Any) -> list[dict[str, Any]]:
     """Add ``fits_families_best_times``: the school's published best-time shares each program
-    meets (survey aggregates, small cells hidden); left out when there is no survey."""
-    from assetmap.data import load_schools, survey_path
+    meets (the workspace's survey aggregates, small cells hidden); left out when the
+    workspace's survey asked no best times."""
     from assetmap.programs import program_slots
-    from assetmap.schedules import load_best_times, times_fit
+    from assetmap.schedules import times_fit
+    from assetmap.workspace import Workspace
 
-    try:  # the best times are in the survey's rows, which only the shipped file holds
-        prof = load_best_times(survey_path(), schools=load_schools())
-    except InputError:
+    profile = Workspace(store).profile()
+    prof = profile.best_times() if profile is not None else None
+    if prof is None:
         return progs
     mine = prof[prof["school_id"] == str(school)]
     from assetmap.settings import get_settings
