@@ -178,6 +178,10 @@ def test_find_help_arabic_is_laid_out_right_to_left():
 
 
 def test_public_session_never_loads_survey_code_or_staff_pages():
+    from assetmap.workspace import Workspace
+
+    with Workspace.open():  # seeded before the app starts, as `assetmap serve` does
+        pass
     code = textwrap.dedent(
         f"""
         import sys

@@ -76,6 +76,16 @@ def _first_run(address: str) -> None:
     )
 
 
+def _prepare_workspace() -> None:
+    """Open (and on a first start seed) the workspace before the app starts, so seeding —
+    which reads the survey to keep its aggregated profile — never runs inside a family's
+    request on Find help."""
+    from assetmap.workspace import Workspace
+
+    with Workspace.open():
+        pass
+
+
 def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port}: use a port number between 1 and 65535")
@@ -86,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"{args.port + 1}"
         )
     _first_run(args.address)
+    _prepare_workspace()
     if not is_loopback(args.address):
         print(
             f"note: listening on {args.address} (reachable from other machines); no first-run "
