@@ -839,3 +839,22 @@ def test_every_page_that_draws_a_map_shows_template_payloads_as_text(monkeypatch
     finally:
         registry.store().retire_partner("ssti-1", by="test")
         registry.refresh()
+
+
+def test_find_help_reach_is_chosen_in_the_unit_distances_are_shown_in():
+    """Distances read in miles, so the reach is chosen in miles too (searched in km)."""
+    from ui import family
+
+    at = _app().run()
+    slider = at.select_slider(key="find_radius")
+    assert "(miles)" in slider.label and slider.value == family.DEFAULT_RADIUS_MI
+    at.text_input(key="find_place").set_value("06106")
+    slider.set_value(1)
+    at.run()
+    assert not at.exception
+    import re
+
+    cards = "".join(h.proto.body for h in at.get("html") if "am-card" in h.proto.body)
+    miles = [float(x) for x in re.findall(r'am-dist">(?:about )?([\d.]+) mi', cards)]
+    assert miles and max(miles) <= 1.0, miles  # every result within the chosen mile
+    assert " km" not in cards

@@ -33,7 +33,7 @@ from assetmap.taxonomy import load_taxonomy
 # The i18n contract of the team brief (issue 4): every catalog has exactly these keys.
 CONTRACT_KEYS = """
 app.title find.heading find.intro find.place_label find.place_placeholder find.address_notice
-find.address_consent find.search_button find.language_label find.need_heading find.all_needs find.radius_label
+find.address_consent find.search_button find.language_label find.need_heading find.all_needs find.radius_label find.radius_label_mi
 find.results_heading find.results_count find.no_results find.place_not_found find.distance_km
 find.distance_mi find.distance_zip_mi find.distance_zip_km find.distance_town_mi find.distance_town_km
 find.languages find.hours find.call find.directions find.website find.print find.example_notice find.confidential

@@ -22,10 +22,14 @@ from ui import cache
 from ui.widgets import NEED_ICONS, md_literal, show_map
 
 RADII_KM: list[float] = [2, 5, 10, 25]
+#: The same choice in miles (shown when settings.distance_unit is "mi"; searched in km).
+RADII_MI: list[float] = [1, 3, 5, 15]
+KM_PER_MI = 1.609344
 #: "When can you go?" choices (``assetmap.schedules.OPEN_CHOICES`` plus any time).
 WHEN_OPTIONS: list[str] = ["any", "evening", "weekend", "summer"]
 _WHEN_ICONS = {"any": "🕘", "evening": "🌙", "weekend": "📅", "summer": "☀️"}
 DEFAULT_RADIUS_KM: float = 5
+DEFAULT_RADIUS_MI: float = 3
 MAX_RESULTS = 25
 NEAREST_FALLBACK = 5
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assetmap.settings import get_settings
 from ui import cache, family
 from ui import i18n as ui_i18n
 
@@ -49,13 +50,15 @@ with st.container(key="family"):
         default="any",
         required=True,
     )
-    radius = st.select_slider(
-        t("find.radius_label"),
-        options=family.RADII_KM,
-        value=family.DEFAULT_RADIUS_KM,
-        format_func=lambda km: f"{km:g}",
+    miles = get_settings().distance_unit == "mi"
+    reach = st.select_slider(
+        t("find.radius_label_mi" if miles else "find.radius_label"),
+        options=family.RADII_MI if miles else family.RADII_KM,
+        value=family.DEFAULT_RADIUS_MI if miles else family.DEFAULT_RADIUS_KM,
+        format_func=lambda v: f"{v:g}",
         key="find_radius",
     )
+    radius = reach * family.KM_PER_MI if miles else reach
     st.button(t("find.search_button"), type="primary", key="find_search", width="stretch")
 
     origin = family.resolve_origin(t, place=place, gazetteer=cache.gazetteer())
