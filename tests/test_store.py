@@ -559,3 +559,24 @@ def test_edits_keep_working_after_qgis_adds_a_spatial_index(tmp_path):
         assert len(boxes) == 4
         assert boxes[0][0] == pytest.approx(-72.5) and boxes[0][1] == pytest.approx(41.9)
         assert s.integrity_check() == []
+
+
+def test_a_store_made_before_a_field_existed_gains_it_on_open(tmp_path):
+    """An older var/assetmap.gpkg lacks fields added since (e.g. ``as_of``): opening it adds
+    them as empty columns (unknown), keeps every record, and edits work on the new field."""
+    loc = str(tmp_path / "older.gpkg")
+    s = open_store(loc)
+    s.upsert_partners(_partners(), by="loader")
+    s.close()
+    with sqlite3.connect(loc) as con:  # what a store from the previous release looks like
+        con.execute("ALTER TABLE partners DROP COLUMN as_of")
+        assert "as_of" not in {r[1] for r in con.execute("PRAGMA table_info(partners)")}
+    s = open_store(loc)
+    try:
+        recs = {r["partner_id"]: r for r in s.partner_records()}
+        assert set(recs) == {"food-1", "clinic-1", "shelter-1"}
+        assert recs["food-1"]["name"] == "North End Pantry" and not recs["food-1"]["as_of"]
+        s.update_partner("food-1", {"as_of": "2026-11-01"}, by="ana")
+        assert s.get_partner("food-1")["as_of"] == "2026-11-01"
+    finally:
+        s.close()

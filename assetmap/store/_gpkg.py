@@ -22,6 +22,7 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: SQLite's own busy handling only
     fcntl = None  # type: ignore[assignment]
+import logging
 import sqlite3
 import struct
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,8 @@ from typing import Any
 
 from assetmap._errors import AssetmapError, InputError
 from assetmap.store._base import FIELD_KINDS, Store
+
+log = logging.getLogger(__name__)
 
 __all__ = ["GeoPackageStore", "gpkg_point_blob", "gpkg_blob", "decode_gpkg_blob"]
 
@@ -343,7 +346,7 @@ class GeoPackageStore(Store):
             if cur.fetchone() is not None:
                 cur.execute("SELECT value FROM store_meta WHERE key = 'schema_version'")
                 row = cur.fetchone()
-                if row is not None and row[0] == SCHEMA_VERSION:
+                if row is not None and row[0] == SCHEMA_VERSION and not _missing_fields(cur):
                     return
         with self._lock, self._write() as cur:
             cur.execute(
@@ -357,6 +360,14 @@ class GeoPackageStore(Store):
                         f"{self.path}: store schema version {row[0] if row else 'unknown'} is not "
                         f"{SCHEMA_VERSION}; export it with the matching assetmap version."
                     )
+                # a store made by an earlier assetmap: partner fields added since are new,
+                # empty (unknown) columns; nothing else changes
+                for name in _missing_fields(cur):
+                    cur.execute(
+                        f"ALTER TABLE partners ADD COLUMN {name} {_SQL_TYPES[FIELD_KINDS[name]]}"
+                    )
+                    log.info("%s: added partner field %s (store made by an earlier version)",
+                             self.path, name)  # fmt: skip
                 return
             cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             existing = {r[0] for r in cur.fetchall()}
@@ -439,6 +450,13 @@ class GeoPackageStore(Store):
                 "INSERT INTO store_meta (key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
             )
+
+
+def _missing_fields(cur: Any) -> list[str]:
+    """Partner fields of the field table that the store's partners table lacks."""
+    cur.execute("PRAGMA table_info(partners)")
+    have = {r[1] for r in cur.fetchall()}
+    return [name for name in FIELD_KINDS if have and name not in have]
 
 
 def _schema_sql() -> list[str]:

@@ -175,6 +175,11 @@ class PostGISStore(Store):
                         f"{self.display_location}: store schema version {row[0] if row else 'unknown'} "
                         f"is not {SCHEMA_VERSION}."
                     )
+                # partner fields added since the store was made: new, empty (unknown) columns
+                for name, kind in FIELD_KINDS.items():
+                    cur.execute(
+                        f"ALTER TABLE partners ADD COLUMN IF NOT EXISTS {name} {_SQL_TYPES[kind]}"
+                    )
                 return
             cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             for sql in _schema_sql():
