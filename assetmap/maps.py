@@ -230,11 +230,11 @@ def _truthy(v: Any) -> bool:
 _HELPERS_JS = r"""
 window.assetmap = window.assetmap || (function () {
   function marker(r, s) {
-    var ex = r[3] & 1;
+    var ex = r[3] & 1, approx = r[3] & 4;
     var m = L.circleMarker([r[0], r[1]], {
-      radius: s.radius, color: ex ? '#000000' : s.stroke, weight: ex ? 2 : 1,
-      dashArray: ex ? '3,2' : null, fillColor: s.colors[r[2]] || '#777777',
-      fillOpacity: s.opacity, renderer: s.renderer});
+      radius: s.radius, color: ex ? '#000000' : s.stroke, weight: ex ? 2 : (approx ? 1.5 : 1),
+      dashArray: ex ? '3,2' : (approx ? '2,3' : null), fillColor: s.colors[r[2]] || '#777777',
+      fillOpacity: approx ? s.opacity * 0.45 : s.opacity, renderer: s.renderer});
     m._am = r; m._ams = s;
     return m;
   }
@@ -242,6 +242,7 @@ window.assetmap = window.assetmap || (function () {
     var h = '<div class="am-pop"><div class="am-title">' + r[4] + '</div>';
     if (r[3] & 1) { h += '<div class="am-flag">' + s.text.example + '</div>'; }
     if ((r[3] & 2) && s.text.stale) { h += '<div class="am-stale">' + s.text.stale + '</div>'; }
+    if ((r[3] & 4) && s.text.approx) { h += '<div class="am-approx">' + s.text.approx + '</div>'; }
     for (var j = 0; j < s.fields.length; j++) {
       var f = s.fields[j], v = s.str[r[5 + j]];
       if (!v) { continue; }
@@ -528,9 +529,13 @@ def _legend_html(sections: list[tuple[str, list[tuple[str, str]], bool]]) -> str
 # ---------------------------------------------------------------------------------------
 # Rows from the canonical frames
 
+#: Placement qualities that put a partner only in an area (its ZIP or town), not at its site.
+APPROXIMATE_QUALITIES = frozenset({"zip", "town"})
+
 _PARTNER_TEXT_EN = {
     "example": "EXAMPLE (fictional) — not a real organisation",
     "stale": "Not verified recently",
+    "approx": "Approximate location: the point is the ZIP or town area, not the street address",
     "category": "Category",
     "organization": "Organization",
     "address": "Address",
@@ -691,6 +696,9 @@ def _partner_rows(
     ]
     published = [_truthy_default(v, True) for v in _col(partners, "published")]
     sensitive = [_truthy(v) for v in _col(partners, "sensitive")]
+    # placed only at a ZIP or town area: drawn dashed and lighter, said so in the popup
+    approximate = [str(q or "").strip().lower() in APPROXIMATE_QUALITIES
+                   for q in _col(partners, "geocode_quality")]  # fmt: skip
     orgs = [
         o if _present(o) and o != nm else None
         for o, nm in zip(_col(partners, "organization"), names, strict=True)
@@ -760,7 +768,7 @@ def _partner_rows(
                 lat_l[i],
                 lon_l[i],
                 cat_index.get(cats[i], 0),
-                (1 if example[i] else 0) | (2 if stale[i] else 0),
+                (1 if example[i] else 0) | (2 if stale[i] else 0) | (4 if approximate[i] else 0),
                 escape_text(names[i]) if _present(names[i]) else "(no name)",
                 f_cat[i],
                 f_org[i],
@@ -1125,7 +1133,11 @@ def _add_partners(
         "stroke": "#333333",
         "opacity": 0.85,
         "colors": colors,
-        "text": {"example": escape_text(text["example"]), "stale": escape_text(text["stale"])},
+        "text": {
+            "example": escape_text(text["example"]),
+            "stale": escape_text(text["stale"]),
+            "approx": escape_text(text.get("approx", "")),
+        },
         "fields": _partner_fields(text),
         "str": strings.items,
     }
@@ -1440,6 +1452,7 @@ def family_map(
         _PARTNER_TEXT_EN,
         example=t("find.example_notice"),
         stale="",  # families get "please call first" on the page itself
+        approx="",  # families' cards say "about N mi, ZIP area" on the page itself
         category="",
         organization="",
         phone=t("sheet.phone"),

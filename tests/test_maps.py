@@ -190,6 +190,18 @@ def test_example_and_stale_flags():
     assert rows["Hartford Food Pantry"][3] == 0
 
 
+def test_zip_and_town_placements_are_drawn_as_approximate():
+    p = partners()
+    p["geocode_quality"] = "exact"
+    p.loc[p["name"] == "Hartford Food Pantry", "geocode_quality"] = "zip"
+    html = partner_map(p).get_root().render()
+    rows = {r[4]: r for r in _rows(html)}
+    assert rows["Hartford Food Pantry"][3] & 4  # ZIP-area point: dashed, lighter, said so
+    assert not any(r[3] & 4 for name, r in rows.items() if name != "Hartford Food Pantry")
+    assert "Approximate location: the point is the ZIP or town area" in html
+    assert "approx ? '2,3'" in html  # the marker style that draws it differently
+
+
 def test_network_map_lines_and_escaping():
     html = network_map(network(), boundaries=boundaries()).get_root().render()
     _assert_no_payload(html)
