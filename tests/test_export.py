@@ -161,7 +161,9 @@ def test_xlsx_sheets_text_cells_never_formulas(tmp_path, frames):
         profile=frames["profile"],
     )
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["network", "partners", "gaps", "need_profile", "about"]
+    assert wb.sheetnames == [
+        "network", "partners", "data_completeness", "gaps", "need_profile", "about"
+    ]  # fmt: skip
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
@@ -177,12 +179,18 @@ def test_xlsx_sheets_text_cells_never_formulas(tmp_path, frames):
     assert "EXAMPLE (fictional)" in " ".join(str(c.value) for c in wb["about"]["A"])
     prof = pd.read_excel(out, sheet_name="need_profile", dtype={"display": str})
     assert prof["display"].tolist() == ["40", "<6", "12"]
+    # what is known about the network's partners, per category (independent recount)
+    comp = pd.read_excel(out, sheet_name="data_completeness").set_index("category")
+    assert comp.loc["(all)", "partners"] == len(parts)
+    for field in ("languages", "phone"):
+        known = sum(1 for v in parts[field] if isinstance(v, str) and v.strip())
+        assert comp.loc["(all)", f"with_{field}"] == known, field
 
 
 def test_xlsx_partners_only(tmp_path, frames):
     out = export_partners(frames["partners"], tmp_path / "p.xlsx")
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["partners", "about"]
+    assert wb.sheetnames == ["partners", "data_completeness", "about"]
     df = pd.read_excel(out, sheet_name="partners", dtype=str)
     assert df.set_index("partner_id").loc["p2", "phone"] == "'" + FORMULAS[0]
     assert len(df) == 4

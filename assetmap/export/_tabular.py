@@ -167,11 +167,19 @@ def bundle_csv(bundle: Any, path: Path) -> None:
 
 
 def bundle_xlsx(bundle: Any, path: Path) -> None:
-    """Sheets network, partners, gaps, need_profile (those present) and an about sheet."""
+    """Sheets network, partners, data_completeness, gaps, need_profile (those present) and an
+    about sheet."""
+    from assetmap.completeness import COMPLETENESS_FIELDS, completeness
+
     sheets: dict[str, pd.DataFrame] = {}
     if bundle.network is not None:
         sheets["network"] = bundle.network
     sheets["partners"] = bundle.partners_table()
+    parts = bundle.partners
+    if len(parts) and "category" in parts.columns and set(COMPLETENESS_FIELDS) <= set(parts):
+        # what is known about these partners (languages, hours, phone, verification), per
+        # category: an empty cell is unknown, not "no"
+        sheets["data_completeness"] = completeness(parts)
     if bundle.gaps is not None:
         sheets["gaps"] = bundle.gaps
     if bundle.profile is not None:
