@@ -113,12 +113,16 @@ def test_find_help_spanish_food_near_hartford_zip_lists_partners_with_distances(
     # real food programs (IRS nonprofits) placed at their ZIP area: the card says so, in miles
     assert "Hartford Food System" in html
     assert "zona del código postal" in html and " km" not in html
-    assert "https://www.openstreetmap.org/directions?to=" in html
+    # an area's centre is not the place: no walking time, no directions to it
+    for card in html.split('class="am-card"')[1:]:
+        if "zona del código postal" in card or "zona del pueblo" in card:
+            assert "am-walk" not in card and "openstreetmap.org/directions" not in card, card
     # child care (licensed sites with their own coordinates and phone numbers)
     at.session_state["find_need"] = "child_care"
     at.run()
     html = _html(at)
     assert "tel:+1" in html and " millas" in html
+    assert "https://www.openstreetmap.org/directions?to=" in html
 
 
 def test_find_help_unknown_place_warns_in_the_chosen_language():

@@ -73,7 +73,7 @@ def test_find_help_page_shows_estimated_walking_minutes(workspace):
     at.session_state["find_lang"] = "es"
     at.run()
     at.text_input(key="find_place").set_value("06106")
-    at.session_state["find_need"] = "food"
+    at.session_state["find_need"] = "child_care"  # licensed sites at their own coordinates
     at.run()
     assert not at.exception
     assert "min a pie (estimado)" in _html(at)  # no road network in this workspace

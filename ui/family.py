@@ -16,7 +16,7 @@ import streamlit as st
 
 from assetmap._errors import AssetmapError, InputError
 from assetmap.index import PartnerIndex
-from assetmap.maps import escape_text, family_map, safe_url, tel_href
+from assetmap.maps import APPROXIMATE_QUALITIES, escape_text, family_map, safe_url, tel_href
 from assetmap.near import Location, resolve_place
 from ui import cache
 from ui.widgets import NEED_ICONS, md_literal, show_map
@@ -345,7 +345,10 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
     if km is not None and not (isinstance(km, float) and math.isnan(km)):
         dist = t.distance(float(km), row.get("geocode_quality"))
         parts.append(f'<div class="am-meta am-dist">{escape_text(dist)}</div>')
-    walk = walk_text(t, row)
+    # placed only at its ZIP or town area: the distance line says "about …, ZIP area"; a walking
+    # time or directions to the area's centre would read as exact, so neither is shown
+    approximate = _text(row.get("geocode_quality")).lower() in APPROXIMATE_QUALITIES
+    walk = None if approximate else walk_text(t, row)
     if walk:
         parts.append(f'<div class="am-meta am-walk">{escape_text(walk)}</div>')
     addr = ", ".join(x for x in (_text(row.get("address")), _text(row.get("city"))) if x)
@@ -368,7 +371,7 @@ def card_html(t: Any, row: pd.Series, *, family_language: str) -> str:
             f'<bdi dir="ltr">{escape_text(_text(row.get("phone")))}</bdi></a>'
         )
     geom = row.get("geometry")
-    if geom is not None and not geom.is_empty:
+    if geom is not None and not geom.is_empty and not approximate:
         links.append(
             f'<a href="https://www.openstreetmap.org/directions?to={geom.y:.5f}%2C{geom.x:.5f}" '
             f'target="_blank" rel="noopener noreferrer">🧭 {escape_text(t("find.directions"))}</a>'
