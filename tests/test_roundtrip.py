@@ -55,12 +55,17 @@ def _roundtrip(partners: gpd.GeoDataFrame, folder: Path, fmt: str) -> gpd.GeoDat
     return back
 
 
+_PLACEHOLDERS = {"nan", "none", "null", "n/a", "na", "<na>"}
 _ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,11}", fullmatch=True)
 _partner = st.fixed_dictionaries(
     {
         "name": st.text(
-            st.characters(codec="utf-8", categories=("L", "N", "Zs")), min_size=1, max_size=20
-        ).filter(lambda s: s.strip()),  # fmt: skip
+            st.characters(codec="utf-8", categories=("L", "N", "Zs")),
+            min_size=1,
+            max_size=20,
+            # placeholders such as "NA" or "None" read as blank on import, by design (real
+            # spreadsheets use them for empty cells); a partner needs a real name
+        ).filter(lambda s: s.strip() and s.strip().lower() not in _PLACEHOLDERS),  # fmt: skip
         "category": st.sampled_from(CATEGORIES),
         "services": st.lists(st.sampled_from(NEEDS), max_size=3, unique=True),
         "languages": st.lists(st.sampled_from(LANGS), max_size=3, unique=True),
