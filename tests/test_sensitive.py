@@ -92,8 +92,8 @@ def test_pdf_sheet_never_shows_a_sensitive_distance(tmp_path):
 
     from assetmap.export import pdf_unavailable
 
-    if pdf_unavailable():
-        pytest.skip(pdf_unavailable())  # system Pango/HarfBuzz missing; CI installs them
+    # `make test` installs Pango/HarfBuzz; without them this must fail, not pass unseen
+    assert pdf_unavailable() is None, pdf_unavailable()
     p, net = _sensitive_network()
     out = tmp_path / "sheet.pdf"
     export_network(net, out, partners=p)

@@ -195,24 +195,32 @@ with tabs["History"]:
         ).drop(columns=["id", "partner_id"])  # fmt: skip
         st.table(shown.fillna("").astype(str).set_index("When"))
 
+
 # ---------------------------------------------------------------- network changes
-with tabs["Network changes"]:
+def _saved_network_school(empty: str, *, key: str) -> tuple[str, list[str]] | None:
+    """Pick one of the user's schools with saved networks; its id and the saved dates."""
     schools = widgets.schools_for(principal)
     snaps = store.networks()
     snaps = snaps[snaps["school_id"].astype(str).isin(set(schools["school_id"].astype(str)))]
     if snaps.empty:
-        st.info("No saved networks yet: save one on Network & exports.")
-    else:
-        names = dict(
-            zip(schools["school_id"].astype(str), schools["name"].astype(str), strict=True)
-        )
-        sid = st.selectbox(
-            "School",
-            sorted(set(snaps["school_id"].astype(str))),
-            format_func=lambda s: names.get(s, s),
-            key="reg_diff_school",
-        )
-        dates = snaps.loc[snaps["school_id"].astype(str) == sid, "as_of"].astype(str).tolist()
+        st.info(empty)
+        return None
+    names = dict(zip(schools["school_id"].astype(str), schools["name"].astype(str), strict=True))
+    sid = st.selectbox(
+        "School",
+        sorted(set(snaps["school_id"].astype(str))),
+        format_func=lambda s: names.get(s, s),
+        key=key,
+    )
+    return sid, snaps.loc[snaps["school_id"].astype(str) == sid, "as_of"].astype(str).tolist()
+
+
+with tabs["Network changes"]:
+    picked = _saved_network_school(
+        "No saved networks yet: save one on Network & exports.", key="reg_diff_school"
+    )
+    if picked is not None:
+        sid, dates = picked
         c1, c2 = st.columns(2)
         a = c1.selectbox("From", dates, index=0, key="reg_diff_a")
         b = c2.selectbox("To", dates, index=len(dates) - 1, key="reg_diff_b")
@@ -238,22 +246,12 @@ with tabs["Network changes"]:
 
 # ---------------------------------------------------------------- outcomes
 with tabs["Outcomes"]:
-    schools = widgets.schools_for(principal)
-    snaps = store.networks()
-    snaps = snaps[snaps["school_id"].astype(str).isin(set(schools["school_id"].astype(str)))]
-    if snaps.empty:
-        st.info("No saved networks yet: save one on Network & exports, then record outcomes here.")
-    else:
-        names = dict(
-            zip(schools["school_id"].astype(str), schools["name"].astype(str), strict=True)
-        )
-        sid = st.selectbox(
-            "School",
-            sorted(set(snaps["school_id"].astype(str))),
-            format_func=lambda s: names.get(s, s),
-            key="reg_out_school",
-        )
-        dates = snaps.loc[snaps["school_id"].astype(str) == sid, "as_of"].astype(str).tolist()
+    picked = _saved_network_school(
+        "No saved networks yet: save one on Network & exports, then record outcomes here.",
+        key="reg_out_school",
+    )
+    if picked is not None:
+        sid, dates = picked
         as_of = st.selectbox("Network saved on", dates, index=len(dates) - 1, key="reg_out_date")
         net = store.network(sid, as_of=as_of)
         net = net[net["partner_id"].notna()] if "partner_id" in net.columns else net.iloc[0:0]
